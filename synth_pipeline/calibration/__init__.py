@@ -1,0 +1,1 @@
+"""Calibration: fit distribution families to a metrics pack, producing a distribution spec."""

@@ -1,0 +1,166 @@
+"""Distribution families of the spec: draw samples and evaluate CDFs, vectorised with numpy.
+
+Calibration fits these families; the generator draws from them. Every draw takes a
+`numpy.random.Generator` so that a seed fixes the bytes. See
+`synth_pipeline.contracts.distribution_spec` for the parameters of each family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from synth_pipeline.contracts.distribution_spec import Categorical, Fitted
+
+_TINY = 1e-300
+
+
+def _truncated_uniform(rng: np.random.Generator, n: int, lo_p: float, hi_p: float) -> np.ndarray:
+    return lo_p + (hi_p - lo_p) * rng.random(n)
+
+
+def _support(f: Fitted) -> tuple[float, float]:
+    return (-np.inf if f.low is None else f.low, np.inf if f.high is None else f.high)
+
+
+def _lognormal_ppf_bounds(mu: float, sigma: float, low: float, high: float) -> tuple[float, float]:
+    lo_p = special.ndtr((np.log(low) - mu) / sigma) if low > 0 else 0.0
+    hi_p = special.ndtr((np.log(high) - mu) / sigma) if np.isfinite(high) else 1.0
+    return float(lo_p), float(hi_p)
+
+
+def _power_law_bounds(low: float, high: float) -> tuple[float, float]:
+    # Continuous approximation of a discrete power law on [low, high]: integrate over
+    # [low - 0.5, high + 0.5] so that rounding puts the right mass on each integer.
+    return max(low - 0.5, 0.5), (high + 0.5) if np.isfinite(high) else np.inf
+
+
+def sample(f: Fitted, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw `n` independent values (float64; integral values when `f.discrete`)."""
+    p = f.params
+    low, high = _support(f)
+    family = f.family
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    if family == "constant":
+        out = np.full(n, float(p["value"]))
+    elif family == "lognormal":
+        mu, sigma = float(p["mu"]), float(p["sigma"])
+        lo_p, hi_p = _lognormal_ppf_bounds(mu, sigma, max(low, 0.0), high)
+        u = np.clip(_truncated_uniform(rng, n, lo_p, hi_p), 1e-15, 1 - 1e-15)
+        out = np.exp(mu + sigma * special.ndtri(u))
+    elif family == "exponential":
+        out = rng.exponential(1.0 / float(p["rate"]), n)
+    elif family in ("exponential_mixture", "mmpp2"):
+        weights, rates = mixture_components(f)
+        component = rng.choice(len(weights), size=n, p=weights)
+        out = rng.exponential(1.0, n) / np.asarray(rates)[component]
+    elif family == "discrete_power_law":
+        alpha = float(p["alpha"])
+        a, b = _power_law_bounds(low if np.isfinite(low) else 1.0, high)
+        u = rng.random(n)
+        if abs(alpha - 1.0) < 1e-9:
+            out = a * np.exp(u * np.log(b / a))
+        else:
+            e = 1.0 - alpha
+            b_e = 0.0 if not np.isfinite(b) else b**e
+            out = (a**e + u * (b_e - a**e)) ** (1.0 / e)
+    elif family == "empirical":
+        probs = np.asarray(p["probabilities"], dtype=np.float64)
+        values = np.asarray(p["values"], dtype=np.float64)
+        out = np.interp(rng.random(n), probs, values)
+    else:  # pragma: no cover - the model's Literal forbids it
+        raise ValueError(f"unknown family {family!r}")
+    if f.discrete:
+        out = np.rint(out)
+    if np.isfinite(low) or np.isfinite(high):
+        out = np.clip(out, low, high)
+    return out
+
+
+def mixture_components(f: Fitted) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and rates of an exponential mixture; for mmpp2, the stationary mixture."""
+    p = f.params
+    if f.family == "mmpp2":
+        to_idle, to_burst = float(p["p_burst_to_idle"]), float(p["p_idle_to_burst"])
+        w_burst = to_burst / (to_idle + to_burst) if (to_idle + to_burst) > 0 else 1.0
+        return np.array([w_burst, 1.0 - w_burst]), np.array([float(p["rate_burst"]), float(p["rate_idle"])])
+    weights = np.asarray(p["weights"], dtype=np.float64)
+    return weights / weights.sum(), np.asarray(p["rates"], dtype=np.float64)
+
+
+def sample_mmpp2_sequence(f: Fitted, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Inter-arrival times with state persistence: runs of bursts and idles, vectorised.
+
+    The state after each event switches with the family's probabilities, so run lengths are
+    geometric; we draw run lengths, repeat the state per run, and draw exponential gaps.
+    """
+    if f.family != "mmpp2":
+        return sample(f, rng, n)
+    p = f.params
+    leave = np.array([float(p["p_burst_to_idle"]), float(p["p_idle_to_burst"])])
+    rates = np.array([float(p["rate_burst"]), float(p["rate_idle"])])
+    weights, _ = mixture_components(f)
+    if n == 0:
+        return np.empty(0)
+    first_state = int(rng.random() >= weights[0])
+    mean_run = 1.0 / np.clip(leave, 1e-9, 1.0)
+    n_runs = int(np.ceil(n / mean_run.min())) + 2
+    # Alternate states starting from first_state; draw each run's length from its state's geometric.
+    states = (first_state + np.arange(n_runs)) % 2
+    lengths = rng.geometric(np.clip(leave[states], 1e-9, 1.0))
+    state_per_event = np.repeat(states, lengths)[:n]
+    if state_per_event.size < n:  # astronomically unlikely; pad with the stationary draw
+        extra = (rng.random(n - state_per_event.size) >= weights[0]).astype(np.int64)
+        state_per_event = np.concatenate([state_per_event, extra])
+    return rng.exponential(1.0, n) / rates[state_per_event]
+
+
+def cdf(f: Fitted, x: np.ndarray) -> np.ndarray:
+    """P(X <= x) for the family (the discrete families use the rounding convention of `sample`)."""
+    x = np.asarray(x, dtype=np.float64)
+    p = f.params
+    low, high = _support(f)
+    family = f.family
+    if family == "constant":
+        out = (x >= float(p["value"])).astype(np.float64)
+    elif family == "lognormal":
+        mu, sigma = float(p["mu"]), float(p["sigma"])
+        xx = np.floor(x) + 0.5 if f.discrete else x
+        lo_p, hi_p = _lognormal_ppf_bounds(mu, sigma, max(low, 0.0), high)
+        raw = special.ndtr((np.log(np.maximum(xx, _TINY)) - mu) / sigma)
+        out = (raw - lo_p) / max(hi_p - lo_p, _TINY)
+    elif family == "exponential":
+        out = 1.0 - np.exp(-float(p["rate"]) * np.maximum(x, 0.0))
+    elif family in ("exponential_mixture", "mmpp2"):
+        weights, rates = mixture_components(f)
+        out = np.sum(weights[:, None] * (1.0 - np.exp(-rates[:, None] * np.maximum(x, 0.0)[None, :])), axis=0)
+    elif family == "discrete_power_law":
+        alpha = float(p["alpha"])
+        a, b = _power_law_bounds(low if np.isfinite(low) else 1.0, high)
+        xx = np.clip(np.floor(x) + 0.5, a, b if np.isfinite(b) else None)
+        if abs(alpha - 1.0) < 1e-9:
+            out = np.log(xx / a) / np.log(b / a)
+        else:
+            e = 1.0 - alpha
+            b_e = 0.0 if not np.isfinite(b) else b**e
+            out = (xx**e - a**e) / (b_e - a**e)
+    elif family == "empirical":
+        probs = np.asarray(p["probabilities"], dtype=np.float64)
+        values = np.asarray(p["values"], dtype=np.float64)
+        xx = np.floor(x) + 0.5 if f.discrete else x
+        out = np.interp(xx, values, probs, left=0.0, right=1.0)
+    else:  # pragma: no cover
+        raise ValueError(f"unknown family {family!r}")
+    out = np.where(x < low, 0.0, out)
+    out = np.where(x >= high, 1.0, out)
+    return np.clip(out, 0.0, 1.0)
+
+
+def sample_categorical(c: Categorical, rng: np.random.Generator, n: int, categories: tuple[str, ...]) -> np.ndarray:
+    """Indices into `categories`, drawn with the spec's weights (missing categories weigh 0)."""
+    weights = np.array([float(c.weights.get(k, 0.0)) for k in categories])
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError("categorical weights sum to zero")
+    return rng.choice(len(categories), size=n, p=weights / total)

@@ -1,0 +1,5 @@
+"""Dagster definitions of the calibration stage."""
+
+import dagster as dg
+
+defs = dg.Definitions()

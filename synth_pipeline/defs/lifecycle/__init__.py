@@ -1,0 +1,5 @@
+"""Dagster definitions of the lifecycle stage."""
+
+import dagster as dg
+
+defs = dg.Definitions()

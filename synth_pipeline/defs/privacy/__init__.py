@@ -1,0 +1,5 @@
+"""Dagster definitions of the privacy stage."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,42 @@
+"""Resources shared by the stage definitions. DSNs come from the environment, never from code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from synth_pipeline.paths import state_dir
+
+
+class PostgresDatabase(dg.ConfigurableResource):
+    """A PostgreSQL database whose URL is read from the environment variable `url_env` at run
+    time; unset, it falls back to SYNTH_DATABASE_URL, then to the embedded server."""
+
+    url_env: str = "SYNTH_DATABASE_URL"
+    database: str | None = None
+
+    def dsn(self) -> str:
+        from synth_pipeline.infra.embedded_pg import resolve_database_url
+
+        return resolve_database_url(os.environ.get(self.url_env) or None, database=self.database)
+
+
+class PipelineStorage(dg.ConfigurableResource):
+    """Where artifacts go: packs, specs, shards, load records (default .synth/artifacts)."""
+
+    root: str = ""
+
+    def path(self, *parts: str) -> Path:
+        base = Path(self.root) if self.root else state_dir() / "artifacts"
+        target = base.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "source_db": PostgresDatabase(url_env="SYNTH_SOURCE_URL"),
+        "storage": PipelineStorage(),
+    }

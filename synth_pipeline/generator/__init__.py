@@ -1,0 +1,1 @@
+"""Generator: deterministic, sharded synthetic data from a distribution spec."""

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every stage: PostgreSQL servers, DSN handling, connections."""

@@ -1,0 +1,84 @@
+"""DSN helpers. A DSN is never logged whole: `redact_dsn` hides its password."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import conninfo
+
+from synth_pipeline.errors import SynthError
+
+_PASSWORD_IN_KV = re.compile(r"(password\s*=\s*)('([^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with any password replaced by `***` (URL or key=value form)."""
+    if "://" not in dsn:
+        return _PASSWORD_IN_KV.sub(r"\1***", dsn)
+    parts = urlsplit(dsn)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, hostinfo = netloc.rsplit("@", 1)
+        if ":" in userinfo and userinfo.split(":", 1)[1]:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{hostinfo}"
+    query = urlencode(
+        [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="/",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    return conninfo.make_conninfo(dsn, dbname=database)
+
+
+def dsn_params(dsn: str) -> dict[str, str]:
+    """Parsed connection parameters (host, port, dbname, user, ...). Raises SynthError when invalid."""
+    try:
+        return conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise SynthError(f"invalid database URL {redact_dsn(dsn)!r}: {exc}") from None
+
+
+def same_database(dsn_a: str, dsn_b: str) -> bool:
+    """True when both DSNs point at the same database on the same server (users may differ)."""
+    a, b = dsn_params(dsn_a), dsn_params(dsn_b)
+    key = ("host", "port", "dbname")
+    defaults = {"host": "", "port": "5432", "dbname": ""}
+    return all(str(a.get(k, defaults[k]) or defaults[k]) == str(b.get(k, defaults[k]) or defaults[k]) for k in key)
+
+
+def connect(dsn: str, *, purpose: str, **kwargs) -> psycopg.Connection:
+    """Open a connection, turning driver errors into one clear line without the password."""
+    try:
+        return psycopg.connect(dsn, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SynthError(f"cannot connect to the {purpose} database {redact_dsn(dsn)}: {reason}") from None
+
+
+def dagster_storage_url(dsn: str) -> str:
+    """A SQLAlchemy URL for dagster-postgres storage on the same database.
+
+    DESIGN.md section 3: with SQLAlchemy 2.1 and psycopg 3 both installed, a bare
+    `postgresql://` URL makes SQLAlchemy pick psycopg 3 and dagster runs hang, so we always name
+    the psycopg2 driver explicitly (and pin SQLAlchemy < 2.1 as a second guard).
+    """
+    if "://" not in dsn:
+        params = dsn_params(dsn)
+        from urllib.parse import quote
+
+        user = quote(params.get("user", "postgres"))
+        password = quote(params["password"]) if params.get("password") else ""
+        auth = f"{user}:{password}@" if password else f"{user}@"
+        host = params.get("host", "")
+        netloc_host = "" if host.startswith("/") else host
+        port = f":{params['port']}" if params.get("port") and netloc_host else ""
+        query = f"?host={host}" if host.startswith("/") else ""
+        dsn = f"postgresql://{auth}{netloc_host}{port}/{params.get('dbname', 'postgres')}{query}"
+    scheme, rest = dsn.split("://", 1)
+    return f"postgresql+psycopg2://{rest}" if scheme in ("postgresql", "postgres") else dsn

@@ -1,0 +1,1 @@
+"""Loader and perf-database lifecycle: provision, COPY load, verify, expire, tear down, audit."""

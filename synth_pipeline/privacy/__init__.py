@@ -1,0 +1,1 @@
+"""Privacy gate: refuse any metrics pack that could carry personal data."""

@@ -1,0 +1,1 @@
+"""Proof: fidelity of synthetic vs production shape, and query baselines."""

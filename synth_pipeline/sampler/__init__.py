@@ -1,0 +1,1 @@
+"""Sampler: aggregate a read-only production database into a metrics pack."""
