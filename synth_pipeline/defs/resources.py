@@ -35,8 +35,26 @@ class PipelineStorage(dg.ConfigurableResource):
         return target
 
 
+class LandingDirectory(dg.ConfigurableResource):
+    """Where metrics packs arrive from production: `<path>/<pack id>.json` + `<pack id>_mapping.json`.
+
+    Empty `path` means `.synth/landing`.
+    """
+
+    path: str = ""
+
+    def root(self) -> Path:
+        target = Path(self.path) if self.path else state_dir() / "landing"
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def pack_path(self, pack_id: str) -> Path:
+        return self.root() / f"{pack_id}.json"
+
+
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "source_db": PostgresDatabase(url_env="SYNTH_SOURCE_URL"),
         "storage": PipelineStorage(),
+        "landing": LandingDirectory(),
     }
