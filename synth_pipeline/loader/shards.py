@@ -1,0 +1,114 @@
+"""Reading a shard directory for loading: the manifest, checksums, and the Parquet schema.
+
+The layout and manifest are the generator's contract (`contracts/shard_manifest.py`). Before a
+partition is loaded every one of its files must exist, have the manifest's size and sha256, and
+carry the Arrow schema of its table (`schema/arrow.py`); anything else is a one-line SynthError
+naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from synth_pipeline.contracts.shard_manifest import Partition, ShardFile, ShardManifest
+from synth_pipeline.errors import SynthError
+from synth_pipeline.fsutil import sha256_file
+from synth_pipeline.schema.arrow import ARROW_SCHEMAS
+from synth_pipeline.schema.logical import TABLE_ORDER
+
+MANIFEST_NAME = "manifest.json"
+_REGENERATE = "regenerate the shards (synth-pipeline generate) or copy them again"
+
+
+@dataclass(frozen=True)
+class ShardSet:
+    """A validated manifest and the directory it describes."""
+
+    root: Path
+    manifest: ShardManifest
+    manifest_sha256: str
+
+    @property
+    def partitions(self) -> list[Partition]:
+        """Users first (other tables reference them), then shards in name order."""
+        return sorted(self.manifest.partitions, key=lambda p: (p.name != "users", p.name))
+
+    def file_path(self, shard_file: ShardFile) -> Path:
+        return self.root / shard_file.path
+
+
+def read_shard_set(directory: str | Path) -> ShardSet:
+    root = Path(directory)
+    path = root / MANIFEST_NAME
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SynthError(f"cannot read shard manifest {path}: {exc.strerror}; pass --shards DIR of a generated shard set") from None
+    try:
+        manifest = ShardManifest.model_validate(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        where = ""
+        if isinstance(exc, ValidationError) and exc.errors():
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]
+        raise SynthError(f"{path}: not a valid shard manifest {where}; {_REGENERATE}") from None
+    names = [p.name for p in manifest.partitions]
+    if len(set(names)) != len(names):
+        raise SynthError(f"{path}: partitions: duplicate partition name; {_REGENERATE}")
+    for partition in manifest.partitions:
+        for shard_file in partition.files:
+            relative = Path(shard_file.path)
+            if relative.is_absolute() or ".." in relative.parts:
+                raise SynthError(f"{path}: partition {partition.name}: file path {shard_file.path!r} leaves the shard directory")
+    return ShardSet(root=root, manifest=manifest, manifest_sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _check_file(shard_set: ShardSet, shard_file: ShardFile) -> None:
+    path = shard_set.file_path(shard_file)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise SynthError(f"shard file {path} is missing; {_REGENERATE}") from None
+    if size != shard_file.bytes:
+        raise SynthError(f"shard file {path} has {size} bytes, the manifest says {shard_file.bytes}: corrupt or truncated; {_REGENERATE}")
+    if sha256_file(path) != shard_file.sha256:
+        raise SynthError(f"shard file {path} does not match its sha256 in {MANIFEST_NAME}: corrupt; {_REGENERATE}")
+    _check_parquet(path, shard_file)
+
+
+def _check_parquet(path: Path, shard_file: ShardFile) -> None:
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception:  # pyarrow raises several types for unreadable files
+        raise SynthError(f"shard file {path} is not readable Parquet; {_REGENERATE}") from None
+    if parquet.metadata.num_rows != shard_file.rows:
+        raise SynthError(f"shard file {path} holds {parquet.metadata.num_rows} rows, the manifest says {shard_file.rows}; {_REGENERATE}")
+    actual = parquet.schema_arrow
+    for field in ARROW_SCHEMAS[shard_file.table]:
+        index = actual.get_field_index(field.name)
+        if index < 0:
+            raise SynthError(f"shard file {path} lacks column {field.name!r} of table {shard_file.table}; {_REGENERATE}")
+        if not actual.field(index).type.equals(field.type):
+            raise SynthError(
+                f"shard file {path} column {field.name!r} has type {actual.field(index).type}, expected {field.type}; {_REGENERATE}"
+            )
+
+
+def verify_partitions(shard_set: ShardSet, partitions: list[Partition], *, threads: int = 2) -> None:
+    """Check existence, size, sha256 and Parquet schema of every file of `partitions`."""
+    files = [f for p in partitions for f in p.files]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # hashlib releases the GIL
+        for future in [pool.submit(_check_file, shard_set, f) for f in files]:
+            future.result()
+
+
+def files_in_load_order(partition: Partition) -> list[ShardFile]:
+    order = {name: i for i, name in enumerate(TABLE_ORDER)}
+    return sorted(partition.files, key=lambda f: order[f.table])
