@@ -144,3 +144,28 @@ def write_shard_set(root: Path, *, n_shards: int = 2, seed: int = 7, sizes: Fixt
     )
     atomic_write_json(root / "manifest.json", manifest.model_dump(mode="json"))
     return manifest
+
+
+# --- fixtures shared by the loader / lifecycle / audit test modules (import them by name) ---
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def isolated_state(tmp_path, monkeypatch):
+    """Local state, secrets and audit log in a temporary directory; no production source set."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("SYNTH_STATE_DIR", str(state))
+    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "secrets"))
+    monkeypatch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
+    monkeypatch.delenv("SYNTH_SOURCE_URL", raising=False)
+    monkeypatch.delenv("SYNTH_ADMIN_URL", raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def shard_dir(tmp_path_factory) -> Path:
+    """A two-shard fixture set, shared read-only by a test module."""
+    root = tmp_path_factory.mktemp("shards")
+    write_shard_set(root)
+    return root

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import LibpqWriter
 
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_json
@@ -162,7 +163,9 @@ def copy_parquet(conn: psycopg.Connection, path: Path, schema: str, mapping: Map
     batch_rows = batch_rows or int(os.environ.get(BATCH_ROWS_ENV) or DEFAULT_BATCH_ROWS)
     throttle_s = float(os.environ.get(THROTTLE_ENV) or 0)
     with conn.cursor() as cur:
-        with cur.copy(copy_statement(schema, mapping, logical, columns, freeze=freeze)) as copy:
+        # Throttled (tests): flush every batch so the server's COPY progress is observable.
+        writer = LibpqWriter(cur, flush_threshold=0) if throttle_s else None
+        with cur.copy(copy_statement(schema, mapping, logical, columns, freeze=freeze), writer=writer) as copy:
             copy.write(COPY_SIGNATURE)
             with BatchStream(str(path), columns, batch_rows=batch_rows) as stream:
                 for _rows, payload in stream:
