@@ -169,3 +169,34 @@ def shard_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("shards")
     write_shard_set(root)
     return root
+
+
+def database_exists(admin_dsn: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", (name,)).fetchone()[0]
+
+
+@pytest.fixture
+def provisioner(isolated_state):
+    """provisioner(env, admin_dsn) -> ProvisionResult; every environment is torn down afterwards.
+
+    Skips when the server already holds that environment's database (never touch a real one).
+    """
+    from synth_pipeline.loader.provision import provision
+    from synth_pipeline.loader.safety import database_for_env
+    from synth_pipeline.loader.teardown import teardown_env
+
+    made: list[tuple[str, str]] = []
+
+    def _provision(env: str, admin_dsn: str, **kwargs):
+        if (env, admin_dsn) not in made:
+            if database_exists(admin_dsn, database_for_env(env)):
+                pytest.skip(f"the server already has {database_for_env(env)}; not touching it")
+            made.append((env, admin_dsn))
+        return provision(env, admin_dsn, **kwargs)
+
+    yield _provision
+    for env, admin_dsn in made:
+        teardown_env(env, env, admin_dsn)
