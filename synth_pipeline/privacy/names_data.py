@@ -38,7 +38,9 @@ FIRST_NAMES = frozenset(
     sandra sara sarah satoshi sebastian sergei sergio shanti sharon shirin siddharth simone sofia
     sophie stefan stefano stephanie steven susan svetlana takashi tatiana teresa thomas timothy
     tomas vanessa vera veronica victor victoria vikram vincent vladimir walter wei wilhelm william
-    xavier xin yasmin yuki yusuf yvonne zainab zanele zeynep zhang zoe
+    xavier xin yasmin yuki yusuf yvonne zainab zanele zeynep zhang zoe jane mary peter kate lucy
+    sophia ella ava leo mateus noor layla aarav ananya vivaan yuna haruto sota minjun seojun jiwoo
+    thabo kwame amara chinedu ngozi oluwaseun tunde emeka
     """.split()
 )
 

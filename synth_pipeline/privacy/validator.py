@@ -1,0 +1,319 @@
+"""The privacy gate over one JSON document: allowlist first, detectors second.
+
+1. **Schema** (`schema`): the document is validated against its JSON Schema
+   (specs/metrics-pack.schema.json, or specs/pack-manifest.schema.json for a mapping manifest,
+   chosen by `kind`, else by the `_mapping.json` file suffix; an unknown kind fails the pack
+   schema's `kind` constant). Every object there is closed and every field required, so an
+   unknown key, a missing key, a wrong type, a token that is not 16 lowercase hex or a malformed
+   timestamp is a finding.
+2. **Free strings** (`free_string`): any string anywhere (under unknown keys too) that is not one
+   of the schema's enum or constant values and matches none of its patterns.
+3. **Detectors** (`detectors.py`): every key and string value, and identifier-shaped numbers.
+
+Findings carry the JSON path and the rule, never the value. Keys outside the schemas'
+vocabulary are not printed either: the path shows them by position (`$.metrics.<key #3>`).
+Duplicate keys, which a JSON parser silently drops, are findings, and the dropped values are
+scanned too: the gate judges the bytes that leave production, not a parser's view of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from synth_pipeline.contracts.metrics_pack import PACK_KIND
+from synth_pipeline.contracts.pack_manifest import MANIFEST_KIND
+from synth_pipeline.errors import SynthError
+from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
+from synth_pipeline.privacy.detectors import scan_number, scan_text
+from synth_pipeline.privacy.findings import Finding
+
+MANIFEST_SUFFIX = "_mapping.json"
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a pack is a few hundred kB; anything this big is not a pack
+UNKNOWN_KEY = "unknown key (not in the schema allowlist)"
+SCHEMA_FILES = {PACK_KIND: METRICS_PACK_SCHEMA, MANIFEST_KIND: PACK_MANIFEST_SCHEMA}
+
+_PATTERN_NAMES = {
+    r"^[0-9a-f]{16}$": "not a token of 16 lowercase hex characters",
+    r"^[0-9a-f]{64}$": "not a sha256 of 64 lowercase hex characters",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$": "not an ISO UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)",
+    r"^[0-9]+\.[0-9]+\.[0-9]+$": "not a version of the form X.Y.Z",
+    r"^[a-z][a-z0-9_-]{0,31}$": "not a mapping name (lowercase, at most 32 characters)",
+}
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}
+
+
+# --- schemas and their vocabulary -------------------------------------------------------------
+
+def _walk_schema(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk_schema(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_schema(value)
+
+
+@lru_cache(maxsize=None)
+def load_schema(kind: str) -> dict:
+    return json.loads(SCHEMA_FILES[kind].read_text())
+
+
+@lru_cache(maxsize=None)
+def _validator(kind: str) -> jsonschema.protocols.Validator:
+    schema = load_schema(kind)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+@lru_cache(maxsize=None)
+def schema_vocabulary() -> frozenset[str]:
+    """Every property name of every schema the gate knows: the keys that are safe to print."""
+    names: set[str] = set()
+    for kind in SCHEMA_FILES:
+        for node in _walk_schema(load_schema(kind)):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+    return frozenset(names)
+
+
+@lru_cache(maxsize=None)
+def _allowed_strings(kind: str) -> tuple[frozenset[str], tuple[re.Pattern, ...]]:
+    constants: set[str] = set()
+    patterns: set[str] = set()
+    for node in _walk_schema(load_schema(kind)):
+        if isinstance(node.get("const"), str):
+            constants.add(node["const"])
+        if isinstance(node.get("enum"), list):
+            constants.update(v for v in node["enum"] if isinstance(v, str))
+        if isinstance(node.get("pattern"), str):
+            patterns.add(node["pattern"])
+    return frozenset(constants), tuple(re.compile(p) for p in sorted(patterns))
+
+
+def document_kind(doc: Any, source_name: str) -> str:
+    """Which schema judges `doc`: its `kind`, else the file suffix; the pack schema by default
+    (whose `kind` constant then reports an unknown kind)."""
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if kind in SCHEMA_FILES:
+        return kind
+    return MANIFEST_KIND if source_name.endswith(MANIFEST_SUFFIX) else PACK_KIND
+
+
+# --- parsing: duplicate keys are kept, not dropped --------------------------------------------
+
+class _Object(dict):
+    """A JSON object that remembers the pairs a plain dict would have dropped."""
+
+    dropped: list[tuple[str, Any]]
+
+
+def _object_hook(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    obj.dropped = []
+    for key, value in pairs:
+        if key in obj:
+            obj.dropped.append((key, obj[key]))
+        obj[key] = value
+    return obj
+
+
+def parse_json_bytes(data: bytes, source_name: str) -> Any:
+    """Parse UTF-8 JSON; one-line SynthError naming the file (never its content) otherwise."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SynthError(f"{source_name}: not UTF-8 text; expected a JSON metrics pack or mapping manifest") from None
+    try:
+        return json.loads(text, object_pairs_hook=_object_hook)
+    except json.JSONDecodeError as exc:
+        raise SynthError(
+            f"{source_name}: not valid JSON (line {exc.lineno}, column {exc.colno}); expected a metrics pack or mapping manifest"
+        ) from None
+    except RecursionError:
+        raise SynthError(f"{source_name}: JSON nested too deeply to be a metrics pack") from None
+
+
+def read_document(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
+    """The parsed document and the exact bytes it came from."""
+    name = str(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise SynthError(f"{name}: {size} bytes is too large for a metrics pack (limit {MAX_FILE_BYTES})")
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise SynthError(f"{name}: is a directory; pass the pack's JSON file") from None
+    except OSError as exc:
+        raise SynthError(f"{name}: cannot read ({exc.strerror}); pass an existing JSON file") from None
+    return parse_json_bytes(data, name), data
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+def render_key(key: str, index: int) -> str:
+    return f".{key}" if key in schema_vocabulary() else f".<key #{index}>"
+
+
+def _key_index(obj: dict, key: str) -> int:
+    for index, candidate in enumerate(obj):
+        if candidate == key:
+            return index
+    return -1
+
+
+def render_path(doc: Any, parts) -> str:
+    """`$.metrics.heavy_rooms.rooms[3].token` from jsonschema's path parts."""
+    out = "$"
+    node = doc
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+        else:
+            out += render_key(part, _key_index(node, part) if isinstance(node, dict) else -1)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|\.([^.\[]+)")
+
+
+def path_sort_key(path: str) -> tuple:
+    return tuple((0, int(i), "") if i else (1, 0, k) for i, k in _PATH_PART.findall(path))
+
+
+# --- 1. schema --------------------------------------------------------------------------------
+
+def _error_message(error: jsonschema.ValidationError) -> str:
+    keyword, limit, instance = error.validator, error.validator_value, error.instance
+    if keyword == "type":
+        expected = limit if isinstance(limit, str) else " or ".join(limit)
+        return f"expected {expected}, found {_JSON_TYPES.get(type(instance), 'another type')}"
+    if keyword == "enum":
+        return "not one of the allowed values: " + ", ".join(map(str, limit))
+    if keyword == "const":
+        return f"must be {json.dumps(limit)}"
+    if keyword == "pattern":
+        return _PATTERN_NAMES.get(limit, "does not match the required pattern")
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return {"minimum": "below the minimum", "maximum": "above the maximum",
+                "exclusiveMinimum": "must be greater than", "exclusiveMaximum": "must be less than"}[keyword] + f" {limit}"
+    if keyword in ("minItems", "maxItems"):
+        return f"{'fewer' if keyword == 'minItems' else 'more'} items than allowed ({limit})"
+    return f"violates the schema rule '{keyword}'"
+
+
+def _best_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError] | None:
+    """For anyOf/oneOf (nullable sections): the errors of the branch whose type fits the value."""
+    branches: dict[int, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [
+        errors for errors in branches.values()
+        if not any(e.validator == "type" and not e.relative_path for e in errors)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _findings_for_error(error: jsonschema.ValidationError, doc: Any, file: str) -> Iterator[Finding]:
+    path = render_path(doc, error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        for index, key in enumerate(error.instance):
+            if key not in allowed:
+                yield Finding(file, path + render_key(key, index), "schema", UNKNOWN_KEY)
+        return
+    if error.validator == "required" and isinstance(error.instance, dict):
+        for key in error.validator_value:
+            if key not in error.instance:
+                yield Finding(file, path, "schema", f"missing required key '{key}'")
+        return
+    if error.validator in ("anyOf", "oneOf"):
+        branch = _best_branch(error)
+        if branch is not None:
+            for sub in branch:
+                yield from _findings_for_error(sub, doc, file)
+            return
+        yield Finding(file, path, "schema", "matches none of the allowed forms")
+        return
+    yield Finding(file, path, "schema", _error_message(error))
+
+
+def schema_findings(doc: Any, kind: str, file: str) -> list[Finding]:
+    out: list[Finding] = []
+    for error in _validator(kind).iter_errors(doc):
+        out.extend(_findings_for_error(error, doc, file))
+    return out
+
+
+# --- 2 and 3. free strings and detectors ------------------------------------------------------
+
+def _walk(node: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    """(path, 'key' | 'value' | 'duplicate', item) for every key, scalar value, duplicate key."""
+    if isinstance(node, dict):
+        for index, (key, value) in enumerate(node.items()):
+            child = path + render_key(key, index)
+            yield child, "key", key
+            yield from _walk(value, child)
+        for key, value in getattr(node, "dropped", ()):
+            child = path + render_key(key, _key_index(node, key))
+            yield child, "duplicate", key
+            yield from _walk(value, child)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+    else:
+        yield path, "value", node
+
+
+def content_findings(doc: Any, kind: str, file: str, skip_free_string: set[str]) -> list[Finding]:
+    constants, patterns = _allowed_strings(kind)
+    out: list[Finding] = []
+    for path, role, item in _walk(doc, "$"):
+        if role == "duplicate":
+            out.append(Finding(file, path, "schema", "duplicate key (a parser would silently drop one value)"))
+        if isinstance(item, str):
+            if role == "value" and path not in skip_free_string and item not in constants and not any(
+                p.match(item) for p in patterns
+            ):
+                out.append(Finding(file, path, "free_string", "string is not an allowed enum value, token or timestamp"))
+            noun = "key" if role != "value" else "value"
+            out.extend(Finding(file, path, d.name, f"{noun} looks like {d.what}") for d in scan_text(item))
+        elif isinstance(item, (int, float)):
+            out.extend(Finding(file, path, d.name, f"number has the shape of {d.what}") for d in scan_number(item))
+    return out
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+def validate_document(doc: Any, source_name: str) -> list[Finding]:
+    """All findings for one parsed document (pack or manifest), sorted by path then rule."""
+    kind = document_kind(doc, source_name)
+    found = schema_findings(doc, kind, source_name)
+    # A value the schema already judged (wrong pattern, not in the enum) needs no second finding;
+    # a value under an unknown key does: the schema only saw the key.
+    judged = {f.json_path for f in found if f.message != UNKNOWN_KEY}
+    found += content_findings(doc, kind, source_name, skip_free_string=judged)
+    unique = dict.fromkeys(found)  # same path, rule and message once
+    return sorted(unique, key=lambda f: (path_sort_key(f.json_path), f.detector, f.message))
+
+
+def validate_pack_file(path: str | os.PathLike[str]) -> list[Finding]:
+    """Findings for one file; SynthError (exit 2) when it is unreadable or not JSON."""
+    doc, _ = read_document(path)
+    return validate_document(doc, str(path))
+
+
+def manifest_path_for(pack_path: str | os.PathLike[str]) -> Path:
+    pack = Path(pack_path)
+    return pack.with_name(pack.stem + MANIFEST_SUFFIX)

@@ -1,0 +1,88 @@
+"""`synth-pipeline validate-pii`, run as a real subprocess: exit codes, output forms, and no
+planted value on stdout or stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synth_pipeline_tests.privacy_fixtures import PLANTED, planted, valid_pack, write_pack
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synth_pipeline.cli", "validate-pii", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("packs")
+    clean = write_pack(root, "clean")
+    dirty = write_pack(root, "dirty", planted(valid_pack()))
+    not_json = root / "broken.json"
+    not_json.write_text('{"kind": "synth-pipeline/metrics-pack", "owner": "' + PLANTED["email"])
+    return {"clean": clean, "manifest": root / "clean_mapping.json", "dirty": dirty, "broken": not_json}
+
+
+def assert_nothing_planted(result: subprocess.CompletedProcess) -> None:
+    for value in PLANTED.values():
+        assert value not in result.stdout and value not in result.stderr
+        assert value.replace(" ", "") not in result.stdout + result.stderr
+
+
+def test_clean_pack_and_manifest_exit_0(packs) -> None:
+    result = run_cli(str(packs["clean"]), str(packs["manifest"]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "0 finding(s) in 0 file(s); 2 clean, 0 unreadable" in result.stderr
+
+
+def test_planted_pii_exits_1_with_paths_and_never_values(packs) -> None:
+    result = run_cli(str(packs["dirty"]), str(packs["clean"]))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert f"{packs['dirty']}: $.metrics.heavy_rooms.rooms[0].token: email: value looks like an email address" in lines
+    assert all(line.startswith(f"{packs['dirty']}: $") for line in lines)
+    detectors = {line.split(": ")[2] for line in lines}
+    assert {"schema", "free_string", "email", "phone", "payment_card", "person_name"} <= detectors
+    assert_nothing_planted(result)
+
+
+def test_json_output_is_a_machine_readable_list(packs) -> None:
+    result = run_cli("--json", str(packs["dirty"]))
+    assert result.returncode == 1
+    findings = json.loads(result.stdout)
+    assert isinstance(findings, list) and findings
+    assert set(findings[0]) == {"file", "json_path", "detector", "message"}
+    assert {"file": str(packs["dirty"]), "json_path": "$.metrics.heavy_rooms.rooms[0].token", "detector": "email",
+            "message": "value looks like an email address"} in findings
+    assert_nothing_planted(result)
+
+
+def test_clean_json_output_is_an_empty_list(packs) -> None:
+    result = run_cli("--json", str(packs["clean"]))
+    assert result.returncode == 0 and json.loads(result.stdout) == []
+
+
+def test_not_json_exits_2_with_one_line_naming_the_file(packs) -> None:
+    result = run_cli(str(packs["broken"]))
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and str(packs["broken"]) in errors[0] and "not valid JSON" in errors[0]
+    assert_nothing_planted(result)
+
+
+def test_unreadable_wins_over_findings_and_other_files_are_still_judged(packs, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    result = run_cli(str(packs["dirty"]), str(missing))
+    assert result.returncode == 2
+    assert f"{missing}: cannot read" in result.stderr
+    assert f"{packs['dirty']}: $" in result.stdout
+
+
+def test_no_file_is_a_usage_error() -> None:
+    result = run_cli()
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,164 @@
+"""The gate over whole documents: schema allowlist first (paths, never values), free strings,
+detectors on keys and values, duplicate keys, unreadable files, and the validated copy."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from synth_pipeline.errors import SynthError
+from synth_pipeline.fsutil import sha256_file
+from synth_pipeline.privacy.gate import promote_validated_pack, validate_pack_with_manifest
+from synth_pipeline.privacy.validator import validate_document, validate_pack_file
+from synth_pipeline_tests.privacy_fixtures import PLANTED, planted, valid_manifest, valid_pack, write_pack
+
+
+@pytest.fixture(scope="module")
+def pack() -> dict:
+    return valid_pack()
+
+
+def where(findings) -> set[tuple[str, str]]:
+    return {(f.json_path, f.detector) for f in findings}
+
+
+def assert_no_value_leaks(findings, *values: str) -> None:
+    text = "\n".join(f.line() for f in findings)
+    for value in values:
+        assert value not in text
+
+
+def test_valid_documents_are_clean(pack: dict) -> None:
+    assert validate_document(pack, "pack.json") == []
+    assert validate_document(valid_manifest(), "pack_mapping.json") == []
+
+
+def test_optional_parts_may_be_null(pack: dict) -> None:
+    doc = copy.deepcopy(pack)
+    for part in ("device", "primary_device", "attachments", "reads", "inter_arrival_seconds", "participants_per_group"):
+        doc["metrics"][part] = None
+    doc["metrics"]["heavy_rooms"]["sizes"] = None
+    doc["totals"]["attachments"] = doc["totals"]["reads"] = None
+    assert validate_document(doc, "pack.json") == []
+
+
+def test_schema_findings_name_the_path_never_the_value(pack: dict) -> None:
+    doc = copy.deepcopy(pack)
+    doc["metrics"]["heavy_rooms"]["rooms"][3]["token"] = "ABCDEF0123456789"  # upper case
+    doc["metrics"]["heavy_rooms"]["rooms"][4]["token"] = "f00d"  # too short
+    doc["window"]["start"] = "2026-11-25"
+    doc["metrics"]["reads"]["latency_seconds"]["histogram"]["counts"][0] = -7
+    doc["metrics"]["device"]["web"] = "lots"
+    doc["metrics"]["message_length"]["unit"] = "furlongs"
+    del doc["totals"]["users"]
+    findings = validate_document(doc, "pack.json")
+    assert where(findings) == {
+        ("$.metrics.heavy_rooms.rooms[3].token", "schema"),
+        ("$.metrics.heavy_rooms.rooms[4].token", "schema"),
+        ("$.window.start", "schema"),
+        ("$.metrics.reads.latency_seconds.histogram.counts[0]", "schema"),
+        ("$.metrics.device.web", "schema"),
+        ("$.metrics.message_length.unit", "schema"),
+        ("$.totals", "schema"),
+    }
+    messages = {f.json_path: f.message for f in findings}
+    assert messages["$.metrics.heavy_rooms.rooms[3].token"] == "not a token of 16 lowercase hex characters"
+    assert messages["$.totals"] == "missing required key 'users'"
+    assert messages["$.metrics.device.web"] == "expected integer, found string"
+    assert_no_value_leaks(findings, "ABCDEF0123456789", "f00d", "2026-11-25", "-7", "lots", "furlongs")
+
+
+def test_unknown_keys_are_shown_by_position(pack: dict) -> None:
+    doc = planted(pack)
+    findings = validate_document(doc, "pack.json")
+    found = where(findings)
+    rooms = "$.metrics.heavy_rooms.rooms"
+    owner_index = list(doc["metrics"]["heavy_rooms"]["rooms"][1]).index("owner")
+    assert (f"{rooms}[0].token", "schema") in found and (f"{rooms}[0].token", "email") in found
+    assert {(f"{rooms}[1].<key #{owner_index}>", det) for det in ("schema", "free_string", "person_name")} <= found
+    notes = f"$.<key #{list(doc).index('notes')}>"
+    card = f"$.<key #{list(doc).index(PLANTED['card'])}>"
+    assert {(notes, "schema"), (notes, "free_string"), (notes, "phone"), (card, "schema"), (card, "payment_card")} <= found
+    assert_no_value_leaks(findings, *PLANTED.values(), "owner", "notes")
+
+
+def test_unknown_kind_and_manifest_selection(pack: dict) -> None:
+    doc = copy.deepcopy(pack)
+    doc["kind"] = "something-else"
+    assert ("$.kind", "schema") in where(validate_document(doc, "pack.json"))
+    manifest = valid_manifest()
+    del manifest["kind"]  # no kind: the _mapping.json suffix picks the manifest schema
+    assert where(validate_document(manifest, "x_mapping.json")) == {("$", "schema")}
+    manifest = valid_manifest()
+    manifest["mapping"]["name"] = "Jane Doe"
+    manifest["tool_version"] = "10.4.1.7"
+    found = where(validate_document(manifest, "anything.json"))  # kind picks the manifest schema
+    assert {("$.mapping.name", "schema"), ("$.mapping.name", "person_name"), ("$.tool_version", "schema"),
+            ("$.tool_version", "ipv4")} <= found
+
+
+def test_free_strings_and_numbers_under_known_keys(pack: dict) -> None:
+    doc = copy.deepcopy(pack)
+    doc["metrics"]["message_length"]["mean"] = 4111111111111111  # identifier-shaped number
+    doc["totals"]["users"] = 14155550132
+    found = where(validate_document(doc, "pack.json"))
+    assert ("$.metrics.message_length.mean", "payment_card") in found
+    assert ("$.totals.users", "phone") in found
+
+
+def test_top_level_not_an_object() -> None:
+    assert where(validate_document(["jane.doe@example.com"], "pack.json")) >= {("$", "schema"), ("$[0]", "email")}
+
+
+def test_duplicate_keys_are_findings_and_their_dropped_values_are_scanned(tmp_path: Path, pack: dict) -> None:
+    text = json.dumps(pack)
+    assert text.startswith('{"schema_version"')
+    text = '{"kind": "jane.doe@example.com", ' + text[1:]  # the parser keeps the later, valid kind
+    path = tmp_path / "dup.json"
+    path.write_text(text)
+    found = where(validate_pack_file(path))
+    assert found == {("$.kind", "schema"), ("$.kind", "free_string"), ("$.kind", "email")}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"{not json", "not valid JSON (line 1, column 2)"), (b"\xff\xfe\x00garbage", "not UTF-8"), (b"", "not valid JSON")],
+)
+def test_unreadable_files_are_one_line_errors(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(SynthError) as info:
+        validate_pack_file(path)
+    assert expected in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(SynthError, match="cannot read"):
+        validate_pack_file(tmp_path / "absent.json")
+    with pytest.raises(SynthError, match="is a directory"):
+        validate_pack_file(tmp_path)
+
+
+def test_gate_needs_the_manifest(tmp_path: Path) -> None:
+    pack_path = write_pack(tmp_path, "lonely", manifest=False)
+    assert where(validate_pack_with_manifest(pack_path)) == {("$", "missing_manifest")}
+    assert validate_pack_with_manifest(write_pack(tmp_path, "paired")) == []
+
+
+def test_promote_copies_exactly_the_judged_bytes(tmp_path: Path) -> None:
+    source = write_pack(tmp_path / "landing", "2026q4")
+    dest = tmp_path / "validated" / "2026q4.json"
+    outcome = promote_validated_pack(source, dest)
+    assert outcome.passed and outcome.pack_path == dest
+    assert sha256_file(dest) == sha256_file(source) == outcome.pack_sha256
+    assert (tmp_path / "validated" / "2026q4_mapping.json").read_bytes() == (tmp_path / "landing" / "2026q4_mapping.json").read_bytes()
+
+
+def test_promote_refuses_and_writes_nothing(tmp_path: Path) -> None:
+    source = write_pack(tmp_path / "landing", "dirty", planted(valid_pack()))
+    outcome = promote_validated_pack(source, tmp_path / "validated" / "dirty.json")
+    assert not outcome.passed and outcome.pack_path is None
+    assert not (tmp_path / "validated").exists() or not any((tmp_path / "validated").iterdir())
