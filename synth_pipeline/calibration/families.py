@@ -66,9 +66,7 @@ def sample(f: Fitted, rng: np.random.Generator, n: int) -> np.ndarray:
             b_e = 0.0 if not np.isfinite(b) else b**e
             out = (a**e + u * (b_e - a**e)) ** (1.0 / e)
     elif family == "empirical":
-        probs = np.asarray(p["probabilities"], dtype=np.float64)
-        values = np.asarray(p["values"], dtype=np.float64)
-        out = np.interp(rng.random(n), probs, values)
+        out = _empirical_quantile(f, rng.random(n))
     else:  # pragma: no cover - the model's Literal forbids it
         raise ValueError(f"unknown family {family!r}")
     if f.discrete:
@@ -146,15 +144,71 @@ def cdf(f: Fitted, x: np.ndarray) -> np.ndarray:
             b_e = 0.0 if not np.isfinite(b) else b**e
             out = (xx**e - a**e) / (b_e - a**e)
     elif family == "empirical":
-        probs = np.asarray(p["probabilities"], dtype=np.float64)
-        values = np.asarray(p["values"], dtype=np.float64)
-        xx = np.floor(x) + 0.5 if f.discrete else x
-        out = np.interp(xx, values, probs, left=0.0, right=1.0)
+        out = _empirical_cdf(f, np.floor(x) + 0.5 if f.discrete else x)
     else:  # pragma: no cover
         raise ValueError(f"unknown family {family!r}")
     out = np.where(x < low, 0.0, out)
     out = np.where(x >= high, 1.0, out)
     return np.clip(out, 0.0, 1.0)
+
+
+def _empirical_parts(f: Fitted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probabilities, values, alphas): alphas[j] shapes segment j (0 = linear, the default)."""
+    probs = np.asarray(f.params["probabilities"], dtype=np.float64)
+    values = np.asarray(f.params["values"], dtype=np.float64)
+    alphas = np.asarray(f.params.get("alphas", np.zeros(max(values.size - 1, 0))), dtype=np.float64)
+    return probs, values, alphas
+
+
+def segment_quantile(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Quantile t in [0, 1] of the density x^-alpha on [a, b] (linear when alpha is 0 or a <= 0)."""
+    linear = a + t * (b - a)
+    shaped = (alpha != 0) & (a > 0) & (b > a)
+    if not np.any(shaped):
+        return linear
+    a_, b_, al, t_ = np.where(shaped, a, 1.0), np.where(shaped, b, 2.0), np.where(shaped, alpha, 0.5), np.where(shaped, t, 0.5)
+    e = 1.0 - al
+    near_one = np.abs(e) < 1e-9
+    safe_e = np.where(near_one, 1.0, e)
+    power = (a_**safe_e + t_ * (b_**safe_e - a_**safe_e)) ** (1.0 / safe_e)
+    logarithmic = a_ * (b_ / a_) ** t_
+    return np.where(shaped, np.where(near_one, logarithmic, power), linear)
+
+
+def segment_cdf(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(X <= x) within [a, b] for the density x^-alpha (the inverse of `segment_quantile`)."""
+    width = np.where(b > a, b - a, 1.0)
+    linear = (x - a) / width
+    shaped = (alpha != 0) & (a > 0) & (b > a) & (x > 0)
+    if np.any(shaped):
+        a_, b_, al, x_ = np.where(shaped, a, 1.0), np.where(shaped, b, 2.0), np.where(shaped, alpha, 0.5), np.where(shaped, x, 1.5)
+        e = 1.0 - al
+        near_one = np.abs(e) < 1e-9
+        safe_e = np.where(near_one, 1.0, e)
+        power = (x_**safe_e - a_**safe_e) / (b_**safe_e - a_**safe_e)
+        logarithmic = np.log(x_ / a_) / np.log(b_ / a_)
+        linear = np.where(shaped, np.where(near_one, logarithmic, power), linear)
+    return np.clip(linear, 0.0, 1.0)
+
+
+def _empirical_quantile(f: Fitted, u: np.ndarray) -> np.ndarray:
+    probs, values, alphas = _empirical_parts(f)
+    if not np.any(alphas):
+        return np.interp(u, probs, values)
+    j = np.clip(np.searchsorted(probs, u, side="right") - 1, 0, probs.size - 2)
+    span = probs[j + 1] - probs[j]
+    t = np.where(span > 0, (u - probs[j]) / np.where(span > 0, span, 1.0), 0.0)
+    return segment_quantile(values[j], values[j + 1], alphas[j], np.clip(t, 0.0, 1.0))
+
+
+def _empirical_cdf(f: Fitted, x: np.ndarray) -> np.ndarray:
+    probs, values, alphas = _empirical_parts(f)
+    if not np.any(alphas):
+        return np.interp(x, values, probs, left=0.0, right=1.0)
+    j = np.clip(np.searchsorted(values, x, side="right") - 1, 0, values.size - 2)
+    inside = segment_cdf(values[j], values[j + 1], alphas[j], x)
+    out = probs[j] + inside * (probs[j + 1] - probs[j])
+    return np.where(x < values[0], 0.0, np.where(x >= values[-1], 1.0, out))
 
 
 def sample_categorical(c: Categorical, rng: np.random.Generator, n: int, categories: tuple[str, ...]) -> np.ndarray:

@@ -13,7 +13,22 @@ Families and their `params`:
   rate_idle, p_burst_to_idle, p_idle_to_burst (state switch probability after each event)
 - `discrete_power_law`: alpha, truncated to the integers in [low, high]
 - `empirical`: probabilities (list, ascending from 0 to 1), values (list, non-decreasing): the
-  quantile function, interpolated linearly
+  quantile function, interpolated linearly; optional alphas (list, one per segment): segment j
+  has density proportional to x^-alphas[j] on [values[j], values[j+1]] instead (0 = linear), so
+  that wide tail bins keep a heavy tail's shape and mean
+
+Which population each parameter describes (calibration writes them so):
+- `messages_per_conversation`: every active conversation, heavy rooms included; its mass above
+  `heavy_rooms.threshold` reproduces `heavy_rooms.share_of_conversations` / `share_of_messages`
+  (calibration holds the fit to them). Draw every conversation's size from it; `heavy_rooms.size`
+  is the same tail on its own (fitted on the pack's heavy-room sizes), not extra rooms.
+- `participants_per_group`: conversations of kind `group`; direct chats have 2.
+- `attachments.per_message` and `reads.reads_per_message`: messages with at least one (the
+  zeros are `share_of_messages` / `share_of_messages_read`).
+- `totals.conversations`: active conversations (those with a message in the window).
+- `hour_of_week.weights`: relative weights (calibrated specs write shares summing to 1); bin 0 =
+  Monday 00:00 UTC.
+- `device` / `primary_device` weights may include `unknown`: the share of NULL devices in the source.
 """
 
 from __future__ import annotations
@@ -40,6 +55,11 @@ class GoodnessOfFit(StrictModel):
     criterion: Literal["aic", "ks", "none"] = Field(description="How the family was chosen among candidates")
     candidates: dict[str, float] = Field(default_factory=dict, description="Criterion value per candidate family")
     poor: bool = Field(False, description="True when the fit is outside the stated tolerance")
+    tolerance: NonNegFloat | None = Field(None, description="The tolerance `value` was held to (null: not checked)")
+    checks: dict[str, float] = Field(
+        default_factory=dict,
+        description="Other figures compared with the pack, as <figure>_pack / <figure>_fit pairs (e.g. burst_coefficient)",
+    )
 
 
 class Fitted(StrictModel):
