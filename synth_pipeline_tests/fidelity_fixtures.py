@@ -2,9 +2,11 @@
 
 `make_pack(seed, **overrides)` draws a chat-shaped population (power-law messages per
 conversation with heavy rooms, lognormal lengths and latencies, bursty inter-arrivals, a diurnal
-hour-of-week profile, skewed mixes) and describes it with `contracts.binning.distribution_from_values`,
-exactly the rule the sampler applies in SQL. Overrides change one knob so a test can perturb one
-metric and check that fidelity blames that metric.
+hour-of-week profile, skewed mixes) and describes it with calibration's `pack_from_arrays` (the
+binning rule the sampler applies in SQL, `contracts.binning`). Each component draws from its own
+random stream, so an override changes one knob and only the metrics it drives: a test perturbs
+one metric and checks that fidelity blames that metric. (`calibration_fixtures.make_pack` draws
+from known fitted families for recovery tests; this one is for targeted perturbations.)
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from synth_pipeline.contracts.binning import distribution_from_values
-from synth_pipeline.contracts.metrics_pack import (
-    AttachmentKindMix, Attachments, AttachmentSizes, ConversationKindMix, DeviceMix, HeavyRooms, HourOfWeek,
-    InterArrival, Metrics, MetricsPack, PackPrivacy, Parts, Reads, Totals, Window,
-)
+from synth_pipeline.calibration.synthetic_pack import AttachmentArrays, ReadArrays, pack_from_arrays
+from synth_pipeline.contracts.metrics_pack import MetricsPack
+from synth_pipeline.schema.logical import ATTACHMENT_KINDS, DEVICES
 
 DEFAULTS: dict[str, Any] = {
     "conversations": 4000,
@@ -51,10 +51,6 @@ def _power_law(rng: np.random.Generator, alpha: float, n: int, low: int, high: i
     return np.clip(np.rint(x), low, high).astype(np.int64)
 
 
-def _mix(cls, names, counts):
-    return cls(**{name: int(c) for name, c in zip(names, counts)})
-
-
 def make_pack(seed: int = 7, **overrides: Any) -> MetricsPack:
     p = {**DEFAULTS, **overrides}
     unknown = set(overrides) - set(DEFAULTS)
@@ -80,69 +76,37 @@ def make_pack(seed: int = 7, **overrides: Any) -> MetricsPack:
     burst = rng.random(n_msg) < p["burst_weight"]
     gaps = np.where(burst, rng.exponential(1 / p["burst_rate"], n_msg), rng.exponential(1 / p["idle_rate"], n_msg))
     hour_weights = np.array([p["night_weight"] if h % 24 < 7 else 1.0 for h in range(168)])
-    hours = np.bincount(rng.choice(168, size=n_msg, p=hour_weights / hour_weights.sum()), minlength=168)
+    hours = rng.choice(168, size=n_msg, p=hour_weights / hour_weights.sum())
     rng = streams["device"]
     devices = rng.multinomial(n_msg, np.asarray(p["device_weights"]) / np.sum(p["device_weights"]))
 
     attachments = None
     if p["with_attachments"]:
         rng = streams["attachments"]
-        n_with = max(20, int(n_msg * p["attachment_share"]))
-        kinds = rng.multinomial(n_with, [0.6, 0.15, 0.1, 0.15])
-        attachments = Attachments(
-            share_of_messages=n_with / n_msg,
-            per_message=distribution_from_values(_power_law(rng, 3.0, n_with, 1, 10), "attachments"),
-            kinds=_mix(AttachmentKindMix, ("image", "video", "audio", "file"), kinds),
-            size_bytes=AttachmentSizes(**{
-                kind: distribution_from_values(np.rint(rng.lognormal(mu, 1.0, max(k, 20))), "bytes")
-                for kind, mu, k in zip(("image", "video", "audio", "file"), (12, 15, 13, 11), kinds)
-            }),
-        )
+        has = rng.random(n_msg) < p["attachment_share"]
+        per_message = np.zeros(n_msg)
+        per_message[has] = _power_law(rng, 3.0, int(has.sum()), 1, 10)
+        kinds = dict(zip(ATTACHMENT_KINDS, rng.multinomial(int(per_message.sum()), [0.6, 0.15, 0.1, 0.15]).tolist()))
+        sizes = {kind: np.rint(rng.lognormal(mu, 1.0, max(kinds[kind], 20))) for kind, mu in zip(ATTACHMENT_KINDS, (12, 15, 13, 11))}
+        attachments = AttachmentArrays(per_message=per_message, kinds=kinds, sizes=sizes)
     reads = None
     if p["with_reads"]:
         rng = streams["reads"]
         read = rng.random(n_msg) < p["read_share"]
         per_message = np.where(read, 1 + rng.poisson(1.5, n_msg), 0)
-        reads = Reads(
-            share_of_messages_read=float(read.mean()),
-            reads_per_message=distribution_from_values(per_message, "reads"),
-            latency_seconds=distribution_from_values(rng.lognormal(p["latency_mu"], 1.5, int(per_message.sum())), "seconds"),
-        )
-    gap_dist = distribution_from_values(gaps, "seconds")
-    metrics = Metrics(
-        message_length=distribution_from_values(lengths, "characters"),
-        messages_per_conversation=distribution_from_values(per_conv, "messages"),
-        participants_per_conversation=distribution_from_values(participants, "participants"),
-        participants_per_group=distribution_from_values(participants[is_group], "participants"),
-        messages_per_user=distribution_from_values(per_user, "messages"),
-        inter_arrival_seconds=InterArrival(
-            **gap_dist.model_dump(), burst_coefficient=gap_dist.percentiles.p95 / gap_dist.percentiles.p50
-        ),
-        hour_of_week=HourOfWeek(
-            counts=hours.tolist(), weekday_share=float(hours[:120].sum() / n_msg), weekend_share=float(hours[120:].sum() / n_msg)
-        ),
-        conversation_kind=ConversationKindMix(direct=int((~is_group).sum()), group=int(is_group.sum())),
-        heavy_rooms=HeavyRooms(
-            threshold=HEAVY_THRESHOLD,
-            count=int(heavy.sum()),
-            share_of_conversations=float(heavy.mean()),
-            share_of_messages=float(per_conv[heavy].sum() / n_msg),
-            sizes=distribution_from_values(per_conv[heavy], "messages") if heavy.sum() >= 10 else None,
-        ),
-        device=_mix(DeviceMix, ("web", "ios", "android"), devices),
-        primary_device=_mix(DeviceMix, ("web", "ios", "android"), streams["users"].multinomial(p["users"], [0.4, 0.35, 0.25])),
+        reads = ReadArrays(per_message=per_message, latency_seconds=rng.lognormal(p["latency_mu"], 1.5, int(per_message.sum())))
+    return pack_from_arrays(
+        message_length=lengths,
+        messages_per_conversation=per_conv,
+        participants_per_conversation=participants,
+        participants_per_group=participants[is_group],
+        messages_per_user=per_user,
+        inter_arrival_seconds=gaps,
+        hour_of_week_bins=hours,
+        conversation_kind={"direct": int((~is_group).sum()), "group": int(is_group.sum())},
+        device=dict(zip(DEVICES, devices.tolist())),
+        primary_device=dict(zip(DEVICES, streams["users"].multinomial(p["users"], [0.4, 0.35, 0.25]).tolist())),
         attachments=attachments,
         reads=reads,
-    )
-    return MetricsPack(
-        window=Window(days=30, start="2026-01-01T00:00:00Z", end="2026-01-31T00:00:00Z"),
-        privacy=PackPrivacy(min_cell_size=10, suppressed_cells=0, merged_cells=0),
-        parts=Parts(attachments=attachments is not None, reads=reads is not None, device=True, primary_device=True),
-        totals=Totals(
-            users=p["users"], active_users=p["users"], conversations=n_conv, active_conversations=n_conv,
-            messages=n_msg, participants=int(participants.sum()),
-            attachments=None if attachments is None else int(attachments.per_message.count),
-            reads=None if reads is None else int(reads.latency_seconds.count),
-        ),
-        metrics=metrics,
+        heavy_threshold=HEAVY_THRESHOLD,
     )
