@@ -33,8 +33,9 @@ def validated_pack(context: dg.AssetExecutionContext, metrics_pack: str, storage
     return dg.Output(
         str(outcome.pack_path),
         metadata={
-            "path": dg.MetadataValue.path(str(outcome.pack_path)),
-            "manifest": dg.MetadataValue.path(str(outcome.manifest_path)),
+            # Not "path": the IO manager adds its own "path" (where it stored the value).
+            "pack_path": dg.MetadataValue.path(str(outcome.pack_path)),
+            "manifest_path": dg.MetadataValue.path(str(outcome.manifest_path)),
             "pack_sha256": outcome.pack_sha256,
             "bytes": len(outcome.pack_bytes),
         },
