@@ -220,6 +220,7 @@ def test_present_but_empty_parts_get_degenerate_fits() -> None:
         attachments=AttachmentArrays(per_message=np.zeros(1000), kinds={}),
         reads=ReadArrays(per_message=np.zeros(1000), latency_seconds=np.array([])),
     )
+    pack.metrics.reads.latency_seconds.histogram.edges = [0.0, 0.0]  # an empty histogram may have no width
     p = calibrate(pack, SHA).spec.parameters
     assert p.attachments.share_of_messages == 0 and p.attachments.per_message.family == "constant"
     # No kind observed: equal kind weights, each with a default size, so the spec stays drawable.

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from synth_pipeline.calibration import families
-from synth_pipeline.contracts.binning import is_integer_unit
+from synth_pipeline.contracts.binning import PERCENTILES, is_integer_unit
 from synth_pipeline.contracts.distribution_spec import Fitted
 from synth_pipeline.contracts.metrics_pack import Distribution
 from synth_pipeline.errors import SynthError
 
-PERCENTILE_LEVELS = (0.50, 0.90, 0.95, 0.99)
+PERCENTILE_LEVELS = PERCENTILES  # the levels of the pack's p50, p90, p95, p99
 _TINY = 1e-300
 
 
@@ -67,7 +67,9 @@ def binned(dist: Distribution, path: str) -> Binned:
     counts = np.asarray(hist.counts, dtype=np.int64)
     if edges.size != counts.size + 1:
         raise SynthError(f"{path}.histogram: {counts.size} counts need {counts.size + 1} edges, found {edges.size}; re-run synth-pipeline sample")
-    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+    # An empty histogram describes nobody: its edges only need to be numbers in order.
+    increasing = np.all(np.diff(edges) >= 0) if counts.sum() == 0 else np.all(np.diff(edges) > 0)
+    if not np.all(np.isfinite(edges)) or not increasing:
         raise SynthError(f"{path}.histogram.edges: must be finite and strictly increasing; re-run synth-pipeline sample")
     p = dist.percentiles
     return Binned(

@@ -246,6 +246,7 @@ def _heavy_rooms(pack: MetricsPack, notes: _Notes) -> HeavyRoomSpec:
         b = binned(heavy.sizes, "metrics.heavy_rooms.sizes")
         size = notes.keep("heavy_rooms.size", fit_distribution(
             b, COUNT_FAMILIES, low=float(heavy.threshold + 1), high=b.maximum, default=heavy.threshold + 1,
+            check=tail_check(b.mean) if b.total else None,
         ))
     elif heavy.count:
         notes.add("heavy_rooms.size", "pack has no heavy-room size histogram (too few rooms): size is null")

@@ -20,8 +20,10 @@ Families and their `params`:
 Which population each parameter describes (calibration writes them so):
 - `messages_per_conversation`: every active conversation, heavy rooms included; its mass above
   `heavy_rooms.threshold` reproduces `heavy_rooms.share_of_conversations` / `share_of_messages`
-  (calibration holds the fit to them). Draw every conversation's size from it; `heavy_rooms.size`
-  is the same tail on its own (fitted on the pack's heavy-room sizes), not extra rooms.
+  (calibration holds the fit to them). `heavy_rooms.size` is that tail on its own, fitted on the
+  pack's heavy-room sizes: a generator either draws every size from `messages_per_conversation`,
+  or draws `share_of_conversations` of the rooms from `heavy_rooms.size` and the others from
+  `messages_per_conversation` below the threshold (never both: heavy rooms would double).
 - `participants_per_group`: conversations of kind `group`; direct chats have 2.
 - `attachments.per_message` and `reads.reads_per_message`: messages with at least one (the
   zeros are `share_of_messages` / `share_of_messages_read`).
