@@ -7,34 +7,24 @@ import json
 import sys
 
 
-def _unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1]")
-    return value
+def _number(parse, valid, requirement: str):
+    """An argparse type: parse the text, then require `valid(value)` (usage error otherwise)."""
+
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{text} must be {requirement}")
+        return value
+
+    return convert
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+_unit_interval = _number(float, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+_positive_int = _number(int, lambda v: v >= 1, "an integer of at least 1")
+_positive_float = _number(float, lambda v: v > 0, "positive")
 
 
 def run_fidelity(args: argparse.Namespace) -> int:

@@ -42,10 +42,10 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from synth_pipeline.contracts.distribution_spec import DistributionSpec
 from synth_pipeline.contracts.metrics_pack import Distribution, MetricsPack
@@ -53,6 +53,7 @@ from synth_pipeline.errors import SynthError
 from synth_pipeline.reports.cdf import cdf_of, ks_distance
 
 DEFAULT_THRESHOLD = 0.90
+ModelT = TypeVar("ModelT", bound=BaseModel)
 GROUPS = ("shape", "cardinality", "categorical", "scalar")
 
 # metric -> spec parameter paths that drive it (first = the main one).
@@ -346,33 +347,27 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}"
 
 
-def load_pack(path: str | Path) -> MetricsPack:
-    """Read and validate a metrics pack; a bad file is one SynthError line naming the field."""
+def _load_model(path: str | Path, model: type[ModelT], what: str, writer: str) -> ModelT:
     path = Path(path)
     try:
         document = json.loads(path.read_bytes())
     except OSError as exc:
-        raise SynthError(f"cannot read metrics pack {path}: {exc.strerror}") from None
+        raise SynthError(f"cannot read {what} {path}: {exc.strerror}") from None
     except ValueError:
-        raise SynthError(f"{path}: not valid JSON; pass a metrics pack written by synth-pipeline sample") from None
+        raise SynthError(f"{path}: not valid JSON; pass a {what} written by synth-pipeline {writer}") from None
     try:
-        return MetricsPack.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
-        raise SynthError(f"{path}: not a valid metrics pack: {_first_error(exc)}") from None
+        raise SynthError(f"{path}: not a valid {what}: {_first_error(exc)}") from None
+
+
+def load_pack(path: str | Path) -> MetricsPack:
+    """Read and validate a metrics pack; a bad file is one SynthError line naming the field."""
+    return _load_model(path, MetricsPack, "metrics pack", "sample")
 
 
 def load_spec(path: str | Path) -> DistributionSpec:
-    path = Path(path)
-    try:
-        document = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise SynthError(f"cannot read distribution spec {path}: {exc.strerror}") from None
-    except ValueError:
-        raise SynthError(f"{path}: not valid JSON; pass a spec written by synth-pipeline calibrate") from None
-    try:
-        return DistributionSpec.model_validate(document)
-    except ValidationError as exc:
-        raise SynthError(f"{path}: not a valid distribution spec: {_first_error(exc)}") from None
+    return _load_model(path, DistributionSpec, "distribution spec", "calibrate")
 
 
 # --- text -----------------------------------------------------------------------------------------
