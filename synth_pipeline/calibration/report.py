@@ -52,7 +52,7 @@ def parameters(spec: DistributionSpec) -> Iterator[tuple[str, object]]:
 
 def _drawn_quantiles(f: Fitted) -> tuple[float, float]:
     draws = sample(f, np.random.default_rng(QUANTILE_SEED), QUANTILE_DRAWS)
-    p50, p99 = np.quantile(draws, [0.5, 0.99])
+    p50, p99 = np.quantile(draws, [0.5, 0.99], method="inverted_cdf")
     return float(p50), float(p99)
 
 
