@@ -9,6 +9,8 @@ AIC among the candidates.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -187,7 +189,7 @@ def test_all_mass_in_one_value_is_a_constant() -> None:
 
 def test_all_mass_in_one_wide_bin_goes_through_the_percentiles() -> None:
     b = binned(distribution_from_values(np.arange(100, 200), "seconds"), "metrics.x")
-    merged = b.with_bins(np.array([100.0, 199.0]), np.array([100]), 100.0)
+    merged = replace(b, edges=np.array([100.0, 199.0]), counts=np.array([100]))
     f = fit_distribution(merged, ("lognormal",)).fitted
     assert f.family == "empirical" and f.params["values"][0] == 100 and f.params["values"][-1] == 199
 

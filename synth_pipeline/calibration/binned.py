@@ -51,14 +51,6 @@ class Binned:
     def nonempty_bins(self) -> np.ndarray:
         return np.flatnonzero(self.counts > 0)
 
-    def with_bins(self, edges: np.ndarray, counts: np.ndarray, minimum: float) -> Binned:
-        """The same quantity restricted to other bins (used to condition on >= 1)."""
-        return Binned(
-            path=self.path, unit=self.unit, discrete=self.discrete, edges=edges, counts=counts,
-            count=int(counts.sum()), minimum=minimum, maximum=self.maximum, mean=self.mean,
-            percentiles=self.percentiles,
-        )
-
 
 def binned(dist: Distribution, path: str) -> Binned:
     """Check the histogram's shape (the schema cannot) and convert it to arrays."""

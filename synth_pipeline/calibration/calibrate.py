@@ -225,18 +225,27 @@ def _at_least(b: Binned, floor: int, entities: int, mean: float | None = None) -
         counts[0] = max(0, entities - int(counts[1:].sum()))
     if edges.size < 2 or edges[0] >= edges[-1]:
         edges, counts = np.array([float(floor), float(floor) + 1.0]), np.array([0])
-    restricted = b.with_bins(edges, counts, max(b.minimum, float(floor)))
+    empty = counts.sum() == 0
     return replace(
-        restricted,
+        b,
+        edges=edges,
+        counts=counts,
         count=int(counts.sum()),
-        mean=mean if mean is not None else restricted.mean,
-        percentiles=histogram_quantiles(restricted.edges, restricted.counts, PERCENTILE_LEVELS) if counts.sum() else restricted.percentiles,
+        minimum=max(b.minimum, float(floor)),
+        mean=mean if mean is not None else (b.mean if empty else histogram_mean(edges, counts)),
+        percentiles=b.percentiles if empty else histogram_quantiles(edges, counts, PERCENTILE_LEVELS),
     )
 
 
 def histogram_quantiles(edges: np.ndarray, counts: np.ndarray, levels) -> tuple[float, ...]:
     cumulative = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
     return tuple(float(np.interp(q, cumulative, edges)) for q in levels)
+
+
+def histogram_mean(edges: np.ndarray, counts: np.ndarray) -> float:
+    """Mean of integer values binned [edge_i, edge_i+1): each bin at the middle of its integers."""
+    middles = (np.ceil(edges[:-1]) + np.ceil(edges[1:]) - 1.0) / 2.0
+    return float(np.sum(counts * middles) / counts.sum())
 
 
 def _heavy_rooms(pack: MetricsPack, notes: _Notes) -> HeavyRoomSpec:

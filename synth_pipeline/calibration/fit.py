@@ -283,8 +283,7 @@ def _degenerate(b: Binned, default: float) -> Outcome | None:
     if single_integer or b.minimum == b.maximum:
         value = np.ceil(lo) if single_integer else b.minimum
         return Outcome(_validated(constant(value, b.discrete), gof), ["all mass in one value: constant"])
-    inside = b.with_bins(b.edges, b.counts, b.minimum)
-    return Outcome(_validated(from_percentiles(inside), gof), ["all mass in one bin: empirical through the pack's percentiles"])
+    return Outcome(_validated(from_percentiles(b), gof), ["all mass in one bin: empirical through the pack's percentiles"])
 
 
 # --- selection ---------------------------------------------------------------------------------
