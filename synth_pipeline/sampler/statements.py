@@ -1,0 +1,181 @@
+"""The sampler's SQL: `.sql` templates beside this module, composed with mapped identifiers.
+
+Every identifier comes from the mapping through `psycopg.sql.Identifier`; every value (window
+bounds, HMAC pad keys, bounds) is a bind parameter. Enum columns are normalised on the server
+(`CASE ... IN (...)`), so only known labels can ever come back.
+
+The window's messages are one composable source (`window_messages`) that every statement reads.
+With a contribution bound (epsilon mode) the sources are wrapped in `capped(...)`, which keeps at
+most `contribution_bound` rows per user (and per message for receipts), chosen deterministically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from psycopg import sql
+
+from synth_pipeline.schema.logical import ATTACHMENT_KINDS, DEVICES
+from synth_pipeline.schema.mapping import Mapping
+
+WINDOW_MESSAGES = """\
+SELECT m.{m_id} AS id, m.{m_conversation_id} AS conversation_id, m.{m_sender_id} AS sender_id,
+       m.{m_content} AS content, {m_device} AS device, m.{m_created_at} AS created_at
+FROM {messages} AS m
+WHERE m.{m_created_at} > %(window_start)s AND m.{m_created_at} <= %(window_end)s"""
+
+PARTICIPANTS = """\
+SELECT p.{p_conversation_id} AS conversation_id, p.{p_user_id} AS user_id
+FROM {participants} AS p"""
+
+READS_OF_WINDOW = """\
+SELECT r.{r_message_id} AS message_id, r.{r_user_id} AS user_id, r.{r_read_at} AS read_at,
+       wm.created_at AS message_created_at
+FROM {reads} AS r
+JOIN ({window_messages}) AS wm ON wm.id = r.{r_message_id}"""
+
+ATTACHMENTS_OF_WINDOW = """\
+SELECT a.{a_id} AS id, a.{a_message_id} AS message_id, {a_kind} AS kind, a.{a_size_bytes}::float8 AS size,
+       wm.sender_id
+FROM {attachments} AS a
+JOIN ({window_messages}) AS wm ON wm.id = a.{a_message_id}"""
+
+# At most %(contribution_bound)s rows per partition, the first ones in a fixed order.
+CAPPED = """\
+SELECT * FROM (
+    SELECT bounded.*, {ranks}
+    FROM ({source}) AS bounded
+) AS ranked
+WHERE {filters}"""
+
+
+def template(name: str) -> str:
+    return resources.files(__package__).joinpath(f"{name}.sql").read_text()
+
+
+def _enum_expression(column: sql.Composable, labels: tuple[str, ...], otherwise: str | None) -> sql.Composed:
+    """`CASE WHEN col IN (labels) THEN col ELSE otherwise END`: only known labels leave the server."""
+    return sql.SQL("CASE WHEN {col} IN ({labels}) THEN {col} ELSE {otherwise} END").format(
+        col=column,
+        labels=sql.SQL(", ").join(sql.Literal(label) for label in labels),
+        otherwise=sql.Literal(otherwise) if otherwise is not None else sql.SQL("NULL::text"),
+    )
+
+
+def capped(source: sql.Composable, partitions: list[tuple[str, str]]) -> sql.Composed:
+    """Keep at most `contribution_bound` rows per value of each partition column.
+
+    `partitions` holds (partition column, order columns) pairs of the source's output columns.
+    """
+    ranks = sql.SQL(", ").join(
+        sql.SQL("row_number() OVER (PARTITION BY bounded.{} ORDER BY {}) AS {}").format(
+            sql.Identifier(column), sql.SQL(order), sql.Identifier(f"rank_{i}")
+        )
+        for i, (column, order) in enumerate(partitions)
+    )
+    filters = sql.SQL(" AND ").join(
+        sql.SQL("{} <= %(contribution_bound)s::bigint").format(sql.Identifier(f"rank_{i}")) for i in range(len(partitions))
+    )
+    return sql.SQL(CAPPED).format(ranks=ranks, source=source, filters=filters)
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The composed statements for one mapping and schema."""
+
+    mapping: Mapping
+    schema: str
+    bounded: bool  # epsilon mode: contribution bounds on every source
+
+    def _table(self, logical: str) -> sql.Identifier:
+        return self.mapping.table(self.schema, logical)
+
+    def _col(self, logical: str, column: str) -> sql.Identifier:
+        return self.mapping.column(logical, column)
+
+    def window_messages(self) -> sql.Composed:
+        m = self.mapping
+        device = (
+            _enum_expression(sql.SQL("m.{}").format(self._col("messages", "device")), DEVICES, None)
+            if m.has_column("messages", "device") else sql.SQL("NULL::text")
+        )
+        source = sql.SQL(WINDOW_MESSAGES).format(
+            messages=self._table("messages"), m_device=device,
+            **{f"m_{c}": self._col("messages", c) for c in ("id", "conversation_id", "sender_id", "content", "created_at")},
+        )
+        if self.bounded:
+            return capped(source, [("sender_id", "bounded.created_at, bounded.id")])
+        return source
+
+    def participants_source(self) -> sql.Composed:
+        source = sql.SQL(PARTICIPANTS).format(
+            participants=self._table("conversation_participants"),
+            p_conversation_id=self._col("conversation_participants", "conversation_id"),
+            p_user_id=self._col("conversation_participants", "user_id"),
+        )
+        if self.bounded:
+            return capped(source, [("user_id", "bounded.conversation_id")])
+        return source
+
+    def reads_of_window(self) -> sql.Composed:
+        source = sql.SQL(READS_OF_WINDOW).format(
+            reads=self._table("message_reads"), window_messages=self.window_messages(),
+            **{f"r_{c}": self._col("message_reads", c) for c in ("message_id", "user_id", "read_at")},
+        )
+        if self.bounded:
+            return capped(source, [
+                ("user_id", "bounded.read_at, bounded.message_id"),
+                ("message_id", "bounded.read_at, bounded.user_id"),
+            ])
+        return source
+
+    def attachments_of_window(self) -> sql.Composed:
+        kind = _enum_expression(sql.SQL("a.{}").format(self._col("attachments", "kind")), ATTACHMENT_KINDS, "file")
+        source = sql.SQL(ATTACHMENTS_OF_WINDOW).format(
+            attachments=self._table("attachments"), a_kind=kind, window_messages=self.window_messages(),
+            **{f"a_{c}": self._col("attachments", c) for c in ("id", "message_id", "size_bytes")},
+        )
+        if self.bounded:
+            return capped(source, [("sender_id", "bounded.message_id, bounded.id")])
+        return source
+
+    # ---- the statements the sampler runs
+
+    def catalog(self) -> sql.SQL:
+        return sql.SQL(template("catalog"))
+
+    def window_end(self) -> sql.Composed:
+        return sql.SQL(template("window_end")).format(
+            messages=self._table("messages"), m_created_at=self._col("messages", "created_at")
+        )
+
+    def message_lengths(self) -> sql.Composed:
+        return sql.SQL(template("message_lengths")).format(window_messages=self.window_messages())
+
+    def message_senders(self) -> sql.Composed:
+        return sql.SQL(template("message_senders")).format(window_messages=self.window_messages())
+
+    def population(self) -> sql.Composed:
+        primary_device = (
+            _enum_expression(sql.SQL("u.{}").format(self._col("users", "primary_device")), DEVICES, None)
+            if self.mapping.has_column("users", "primary_device") else sql.SQL("NULL::text")
+        )
+        return sql.SQL(template("population")).format(
+            users=self._table("users"), conversations=self._table("conversations"), u_primary_device=primary_device
+        )
+
+    def conversations(self) -> sql.Composed:
+        return sql.SQL(template("conversations")).format(
+            window_messages=self.window_messages(),
+            participants_source=self.participants_source(),
+            conversations=self._table("conversations"),
+            c_id=self._col("conversations", "id"),
+            c_kind=self._col("conversations", "kind"),
+        )
+
+    def reads(self) -> sql.Composed:
+        return sql.SQL(template("reads")).format(reads_of_window=self.reads_of_window())
+
+    def attachments(self) -> sql.Composed:
+        return sql.SQL(template("attachments")).format(attachments_of_window=self.attachments_of_window())
