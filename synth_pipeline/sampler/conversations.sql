@@ -66,10 +66,7 @@ UNION ALL
 SELECT 'inter_arrival_stats', NULL, NULL, gaps, gap_min, gap_max, gap_sum
 FROM grouped WHERE grouping_set = 7
 UNION ALL
--- Heavy rooms leave the server only as HMAC-SHA256(salt, id) tokens, computed here from the two
--- pad keys (RFC 2104): sha256(opad_key || sha256(ipad_key || id)), first 16 hex characters.
-SELECT 'heavy_room',
-       left(encode(sha256(%(hmac_outer_key)s::bytea
-                          || sha256(%(hmac_inner_key)s::bytea || convert_to(conversation_id::text, 'UTF8'))), 'hex'), 16),
-       messages::float8, participants, NULL, NULL, NULL
+-- Heavy rooms leave the server only as HMAC-SHA256(salt, id) tokens (statements.TOKEN_EXPRESSION);
+-- n carries the room's participant count.
+SELECT 'heavy_room', {room_token}, messages::float8, participants, NULL, NULL, NULL
 FROM active WHERE messages > %(heavy_room_threshold)s::bigint

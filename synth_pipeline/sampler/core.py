@@ -92,6 +92,8 @@ def _present_mapping(executor: AggregateExecutor, mapping: Mapping, schema: str)
     })
     tables = dict(mapping.tables)
     for (physical, physical_col, logical, col), exists, can_read in zip(wanted, present, readable):
+        if tables[logical].physical is None:  # an absent optional table: its columns do not matter
+            continue
         optional = _logical(logical).optional if col is None else _logical(logical).column(col).optional
         where = f"{schema}.{physical}" + (f".{physical_col}" if physical_col else "")
         if exists and col is None and not can_read:
@@ -106,8 +108,8 @@ def _present_mapping(executor: AggregateExecutor, mapping: Mapping, schema: str)
         tm = tables[logical]
         if col is None:
             tables[logical] = TableMapping(logical, None, {c: None for c in tm.columns})
-        elif tables[logical].physical is not None:
-            tables[logical] = TableMapping(logical, tm.physical, {**tables[logical].columns, col: None})
+        else:
+            tables[logical] = TableMapping(logical, tm.physical, {**tm.columns, col: None})
     return dataclasses.replace(mapping, tables=tables)
 
 

@@ -55,6 +55,7 @@ MIME_TYPES = {
 # log-size (mu, sigma) per attachment kind, bytes
 ATTACHMENT_SIZE = {"image": (12.5, 0.8), "video": (15.5, 1.0), "audio": (12.0, 0.7), "file": (11.5, 1.5)}
 US = 1_000_000
+HEAVY_SHARE = 0.5  # share of the messages in heavy rooms
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,23 @@ def _distinct_members(rng: np.random.Generator, sizes: np.ndarray, weights: np.n
     raise SynthError("fake production: could not draw distinct group members; use more users")
 
 
+def _traffic(rng: np.random.Generator, is_group: np.ndarray, messages: int) -> np.ndarray:
+    """Expected share of the messages per conversation: heavy rooms carry about half of them.
+
+    About 3% of the conversations (groups) are heavy rooms, but never so many that a room falls
+    below ~4,000 messages over the history (its last 30 days must stay above 1,000); the rest
+    share the other half with a heavy-tailed lognormal (groups busier than direct chats).
+    """
+    groups = np.flatnonzero(is_group)
+    heavy_count = int(np.clip(round(0.03 * len(is_group)), 1, max(1, messages * HEAVY_SHARE // 4000)))
+    heavy = rng.choice(groups, size=min(heavy_count, len(groups)), replace=False) if len(groups) else groups
+    traffic = np.where(is_group, rng.lognormal(0.5, 1.2, len(is_group)), rng.lognormal(0.0, 1.0, len(is_group)))
+    traffic *= (1 - HEAVY_SHARE) / traffic.sum()
+    heavy_weights = rng.lognormal(0.0, 0.5, len(heavy))
+    traffic[heavy] = HEAVY_SHARE * heavy_weights / heavy_weights.sum()
+    return traffic
+
+
 def _session_starts(rng: np.random.Generator, count: int, start_us: int, end_us: int) -> np.ndarray:
     """Session start times following the hour-of-week cycle, by rejection sampling."""
     weights = hour_of_week_weights()
@@ -248,9 +266,9 @@ def _generate(messages: int, users: int, conversations: int, seed: int, end: dat
 
     # ---- conversations and participants
     is_group = rng.random(conversations) < 0.3
-    traffic = np.where(is_group, (rng.pareto(1.05, conversations) + 1.0) * 4.0, rng.lognormal(0.0, 1.1, conversations))
+    traffic = _traffic(rng, is_group, messages)
     # Busy groups are big groups: the group size grows with the square root of its traffic.
-    group_size = 3 + np.floor(rng.lognormal(1.2, 0.8, conversations) * np.sqrt(traffic / 4.0))
+    group_size = 3 + np.floor(rng.lognormal(1.2, 0.8, conversations) * np.sqrt(traffic / np.median(traffic)))
     sizes = np.where(is_group, group_size, 2).astype(np.int64)
     sizes = np.minimum(sizes, max(2, min(users // 2, 400)))
     member_user = _distinct_members(rng, sizes, activity)

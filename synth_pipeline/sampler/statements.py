@@ -41,6 +41,12 @@ SELECT a.{a_id} AS id, a.{a_message_id} AS message_id, {a_kind} AS kind, a.{a_si
 FROM {attachments} AS a
 JOIN ({window_messages}) AS wm ON wm.id = a.{a_message_id}"""
 
+# HMAC-SHA256(salt, value) on the server, from the two pad keys (RFC 2104):
+# sha256(opad_key || sha256(ipad_key || value)), as 16 hex characters. See tokens.py.
+TOKEN_EXPRESSION = """\
+left(encode(sha256(%(hmac_outer_key)s::bytea
+                   || sha256(%(hmac_inner_key)s::bytea || convert_to(({value})::text, 'UTF8'))), 'hex'), 16)"""
+
 # At most %(contribution_bound)s rows per partition, the first ones in a fixed order.
 CAPPED = """\
 SELECT * FROM (
@@ -61,6 +67,11 @@ def _enum_expression(column: sql.Composable, labels: tuple[str, ...], otherwise:
         labels=sql.SQL(", ").join(sql.Literal(label) for label in labels),
         otherwise=sql.Literal(otherwise) if otherwise is not None else sql.SQL("NULL::text"),
     )
+
+
+def token_expression(value: sql.Composable) -> sql.Composed:
+    """The server-side identifier token of `value` (needs the hmac_*_key parameters)."""
+    return sql.SQL(TOKEN_EXPRESSION).format(value=value)
 
 
 def capped(source: sql.Composable, partitions: list[tuple[str, str]]) -> sql.Composed:
@@ -172,6 +183,7 @@ class Statements:
             conversations=self._table("conversations"),
             c_id=self._col("conversations", "id"),
             c_kind=self._col("conversations", "kind"),
+            room_token=token_expression(sql.SQL("conversation_id")),
         )
 
     def reads(self) -> sql.Composed:

@@ -1,0 +1,66 @@
+"""`metrics_pack`: one metrics pack per dynamic partition (the pack id).
+
+A thin shell over `synth_pipeline.sampler.landing`: when the landing directory already holds
+`<pack id>.json` (a pack that arrived from production) it is ingested as is - the privacy stage's
+blocking check on this asset judges it; otherwise the sampler runs against the `source_db`
+resource and writes the pack into the landing directory. Either way the pack (and its
+`_mapping.json`) is copied to storage `packs/<pack id>.json`, whose path is the asset's value.
+The sampler needs ANONYMIZATION_SALT in the environment of the run.
+"""
+
+import dagster as dg
+
+from synth_pipeline.defs.partitions import pack_partitions
+from synth_pipeline.defs.resources import LandingDirectory, PipelineStorage, PostgresDatabase
+from synth_pipeline.errors import SynthError
+
+
+class SamplerConfig(dg.Config):
+    """Sampler options used when the pack is sampled (ignored for a landed pack)."""
+
+    window_days: int = 30
+    mapping: str = "reference"
+    source_schema: str = "public"
+    min_cell_size: int = 10
+    epsilon: float | None = None
+    contribution_bound: int = 10
+
+
+@dg.asset(
+    partitions_def=pack_partitions,
+    group_name="sampling",
+    kinds={"postgres", "json"},
+    description="Metrics pack (aggregates only) of one partition: a pack landed from production, ingested as is, "
+    "or sampled read-only from the source database. Value: the pack's path in storage.",
+)
+def metrics_pack(context: dg.AssetExecutionContext, config: SamplerConfig, source_db: PostgresDatabase,
+                 landing: LandingDirectory, storage: PipelineStorage) -> dg.Output[str]:
+    from synth_pipeline.sampler.landing import ingest_pack, sample_into
+
+    pack_id = context.partition_key
+    landed = landing.pack_path(pack_id)
+    dest = storage.path("packs", f"{pack_id}.json")
+    try:
+        if landed.exists():
+            files = ingest_pack(landed, dest)
+        else:
+            files = sample_into(
+                source_db.dsn(), landed, dest, mapping=config.mapping, schema=config.source_schema,
+                window_days=config.window_days, min_cell_size=config.min_cell_size, epsilon=config.epsilon,
+                contribution_bound=config.contribution_bound,
+            )
+    except SynthError as exc:  # bad input: one line in the UI, not a traceback
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    context.log.info(f"{'sampled' if files.sampled else 'ingested landed'} pack {pack_id} -> {files.pack_path}")
+    return dg.Output(
+        str(files.pack_path),
+        metadata={
+            # Not "path": the IO manager adds its own "path" (where it stored the value).
+            "pack_path": dg.MetadataValue.path(str(files.pack_path)),
+            "manifest_path": dg.MetadataValue.path(str(files.manifest_path)) if files.manifest_path else None,
+            "source": "sampled" if files.sampled else "landed",
+            "sha256": files.sha256,
+            "totals": dg.MetadataValue.json(files.totals),
+            "statements": files.statements,
+        },
+    )

@@ -1,0 +1,88 @@
+"""The `metrics_pack` asset: ingests a pack that landed from production (unvalidated, without
+touching the source) or samples the source into the landing directory and storage."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+
+from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
+from synth_pipeline.defs.resources import LandingDirectory, PipelineStorage, PostgresDatabase
+from synth_pipeline.defs.sampling.assets import metrics_pack
+from synth_pipeline.fsutil import sha256_file
+from synth_pipeline_tests.sampler_fixtures import build_small, salt_env  # noqa: F401
+
+SOURCE_ENV = "SAMPLER_TEST_SOURCE_URL"
+
+
+@pytest.fixture(scope="module")
+def source(pg_dsn: str) -> str:
+    build_small(pg_dsn, messages=5_000)
+    return pg_dsn
+
+
+def _materialize(tmp_path, partition: str, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, [partition])
+    return dg.materialize(
+        [metrics_pack],
+        partition_key=partition,
+        instance=instance,
+        resources={
+            "source_db": PostgresDatabase(url_env=SOURCE_ENV),
+            "landing": LandingDirectory(path=str(tmp_path / "landing")),
+            "storage": PipelineStorage(root=str(tmp_path / "storage")),
+        },
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+def _metadata(result: dg.ExecuteInProcessResult) -> dict:
+    (event,) = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_samples_the_source_when_nothing_landed(source, salt_env, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(SOURCE_ENV, source)
+    result = _materialize(tmp_path, "2026q4", {"ops": {"metrics_pack": {"config": {"window_days": 14}}}})
+    assert result.success
+    path = result.output_for_node("metrics_pack")
+    assert path == str(tmp_path / "storage" / "packs" / "2026q4.json")
+    landed = tmp_path / "landing" / "2026q4.json"
+    assert landed.read_bytes() == (tmp_path / "storage" / "packs" / "2026q4.json").read_bytes()
+    assert (tmp_path / "storage" / "packs" / "2026q4_mapping.json").exists()
+    assert json.loads(landed.read_text())["window"]["days"] == 14
+    metadata = _metadata(result)
+    assert metadata["source"] == "sampled" and metadata["sha256"] == sha256_file(landed)
+    assert metadata["totals"]["messages"] > 0 and metadata["statements"] == 8
+
+
+def test_ingests_a_landed_pack_without_validating_or_sampling(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(SOURCE_ENV, "postgresql://nobody@127.0.0.1:1/unreachable")  # sampling would fail
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    # Not a valid pack on purpose: the privacy stage's blocking check judges it, not this asset.
+    (landing / "from-prod.json").write_text(json.dumps({"totals": {"messages": 12, "users": "alice@example.com"}, "x": 1}))
+    (landing / "from-prod_mapping.json").write_text("{}")
+    result = _materialize(tmp_path, "from-prod")
+    assert result.success
+    stored = tmp_path / "storage" / "packs" / "from-prod.json"
+    assert result.output_for_node("metrics_pack") == str(stored)
+    assert stored.read_bytes() == (landing / "from-prod.json").read_bytes()
+    assert (tmp_path / "storage" / "packs" / "from-prod_mapping.json").read_text() == "{}"
+    metadata = _metadata(result)
+    assert metadata["source"] == "landed" and metadata["sha256"] == sha256_file(stored)
+    assert metadata["totals"] == {"messages": 12}  # only known integer totals reach the event log
+
+
+def test_bad_input_fails_the_run_with_one_line(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("ANONYMIZATION_SALT", raising=False)
+    monkeypatch.setenv(SOURCE_ENV, "postgresql://nobody@127.0.0.1:1/unreachable")
+    result = _materialize(tmp_path, "no-salt")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "ANONYMIZATION_SALT" in failure.step_failure_data.user_failure_data.description
+    assert not (tmp_path / "landing" / "no-salt.json").exists()
