@@ -146,8 +146,11 @@ def score_table_markdown(report: FidelityReport) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(report: FidelityReport, plots: dict[str, bytes]) -> str:
-    """Overall verdict, groups, score table, feedback and the embedded plots, as one markdown text."""
+def markdown_report(report: FidelityReport, plots: dict[str, bytes | str]) -> str:
+    """Overall verdict, groups, score table, feedback and the plots, as one markdown text.
+
+    A plot given as PNG bytes is embedded as a base64 data URI (Dagster metadata); one given as
+    a string is linked as a relative path (a report file beside its plots/ directory)."""
     verdict = "PASS" if report.passed else "FAIL"
     parts = [
         f"**Fidelity {report.overall:.4f}** (threshold {report.threshold:.2f}): **{verdict}**",
@@ -161,7 +164,7 @@ def markdown_report(report: FidelityReport, plots: dict[str, bytes]) -> str:
             extra = "; ".join(x for x in (m.fit, m.finding) if x)
             feedback.append(f"- `{m.name}` {m.score:.4f} <- `{'`, `'.join(m.drives)}`" + (f" ({extra})" if extra else ""))
         parts.append("\n".join(feedback))
-    for name, png in plots.items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f"![{name}](data:image/png;base64,{data})")
+    for name, image in plots.items():
+        target = image if isinstance(image, str) else f"data:image/png;base64,{base64.b64encode(image).decode('ascii')}"
+        parts.append(f"![{name}]({target})")
     return "\n\n".join(parts) + "\n"
