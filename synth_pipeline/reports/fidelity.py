@@ -298,6 +298,8 @@ def _spec_fit(spec: DistributionSpec | None, path: str) -> str:
     gof = getattr(node, "gof", None)
     if node is None:
         return "absent in the spec"
+    if isinstance(node, (int, float)):  # a target value (share, burst coefficient): compare with both sides
+        return f"target {node:.4g}"
     if gof is None:
         return "no goodness of fit recorded"
     family = getattr(node, "family", "categorical")
