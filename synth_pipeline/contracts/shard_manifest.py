@@ -9,9 +9,15 @@ Layout of a shard directory:
     DIR/shard-00000/messages.parquet             messages, attachments and reads
     DIR/shard-00000/attachments.parquet          (absent tables are simply not listed)
     DIR/shard-00000/message_reads.parquet
+    DIR/<partition>/_partition.json              the generator's completion record of a partition
+                                                 (files, id ranges, generation); loaders ignore it
 
 Every file is listed with its row count and sha256; the loader verifies both before loading.
 Ids are globally unique: each shard owns fixed id ranges (see `id_ranges`).
+
+When the spec says the source lacks an optional part, the generator produces none of it:
+a table in `absent_tables` has no file in any partition and no entry in `table_rows`; a column
+in `null_columns` is present in the files (the Arrow schema never changes) but NULL in every row.
 """
 
 from __future__ import annotations
@@ -65,3 +71,9 @@ class ShardManifest(StrictModel):
     generator_version: str
     partitions: list[Partition]
     table_rows: dict[TableName, NonNegInt]
+    absent_tables: list[TableName] = Field(
+        default_factory=list, description="Optional tables the source lacks: no files, no table_rows entry"
+    )
+    null_columns: dict[TableName, list[str]] = Field(
+        default_factory=dict, description="Optional columns the source lacks: present in the files, NULL in every row"
+    )

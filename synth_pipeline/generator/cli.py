@@ -1,9 +1,54 @@
-"""CLI commands of the generator stage (registered by synth_pipeline.cli)."""
+"""CLI of the generator stage: `synth-pipeline generate` (DESIGN.md section 5)."""
 
 from __future__ import annotations
 
 import argparse
 
+BAND_NAMES = ("dev", "staging", "perf")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this stage's subcommands. None yet."""
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate deterministic synthetic shards (Parquet + manifest) from a distribution spec",
+        description="Generate the six logical tables from a distribution spec into DIR: users/users.parquet, "
+        "shard-NNNNN/<table>.parquet and manifest.json (written last). The same spec, seed, sizes and "
+        "--shards give byte-identical files, whatever the order or the machine partitions are built on.",
+    )
+    parser.add_argument("--spec", metavar="SPEC.json", help="distribution spec (default: the reference spec, specs/distribution-spec.json)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="shard directory to write")
+    parser.add_argument("--seed", required=True, type=int, metavar="N", help="seed: same seed, same bytes")
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--band", choices=BAND_NAMES, help="dev 5M, staging 100M, perf 300M messages (DESIGN.md section 6)")
+    size.add_argument("--messages", type=int, metavar="N", help="custom size; --users/--conversations default to the spec's ratios")
+    parser.add_argument("--users", type=int, metavar="N", help="with --messages: number of users")
+    parser.add_argument("--conversations", type=int, metavar="N", help="with --messages: number of conversations")
+    parser.add_argument("--shards", type=int, metavar="K", help="number of shards (default: about 1M messages per shard)")
+    parser.add_argument(
+        "--only", nargs="+", metavar="PARTITION",
+        help="build only these partitions (users, shard-00003, ...); `manifest` writes the manifest once every "
+        "partition's files exist (e.g. built on other machines)",
+    )
+    parser.set_defaults(handler=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from synth_pipeline.errors import SynthError
+    from synth_pipeline.generator.bands import resolve_sizes
+    from synth_pipeline.generator.plan import load_spec, plan_generation
+    from synth_pipeline.generator.run import generate_plan
+    from synth_pipeline.paths import REFERENCE_SPEC
+
+    if args.band is not None and (args.users is not None or args.conversations is not None):
+        raise SynthError("--users and --conversations go with --messages, not with --band")
+    spec = load_spec(args.spec or REFERENCE_SPEC)
+    band, sizes = resolve_sizes(spec, args.band, messages=args.messages, users=args.users, conversations=args.conversations)
+    plan = plan_generation(spec, band if band != "custom" else sizes, args.seed, args.shards)
+    result = generate_plan(plan, args.out, only=args.only)
+    messages = sum(f.rows for files in result.files.values() for f in files if f.table == "messages")
+    built = f"{len(result.files)} partitions, {result.rows:,} rows ({messages:,} messages) in {result.seconds:.2f} s"
+    if messages:
+        built += f" ({messages / max(result.seconds, 1e-9) / 1e6:.2f}M messages/s)"
+    where = f"wrote {result.manifest_path}" if result.manifest_path else f"wrote partitions into {result.out_dir} (no manifest yet)"
+    print(f"{where}: {built}; band {plan.band}, seed {plan.seed}, {plan.n_shards} shards, spec {plan.spec_sha256[:12]}")
+    return 0

@@ -1,5 +1,9 @@
-"""Dagster definitions of the generation stage."""
+"""Dagster definitions of the generation stage: `synthetic_shards` (static partitions: users and
+one per shard; SYNTH_GENERATION_SHARDS sets the shard count) and `shard_manifest`.
+A thin shell over synth_pipeline.generator; see assets.py for the partitioning design."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from synth_pipeline.defs.generation.assets import shard_manifest, synthetic_shards
+
+defs = dg.Definitions(assets=[synthetic_shards, shard_manifest])

@@ -1,0 +1,139 @@
+"""`synthetic_shards` (one static partition per shard, plus `users`) and `shard_manifest`.
+
+Design (docs/generator.md, "Dagster"):
+- `synthetic_shards` is statically partitioned: `users`, `shard-00000` .. `shard-{K-1}`, with K
+  read at definition time from SYNTH_GENERATION_SHARDS (default 5, the dev band's ~1M messages per
+  shard; use 100 for staging, 300 for perf). Any partition can be (re)built alone, in any order,
+  on any machine: it calls `generate_partition`, whose bytes depend only on the plan.
+- The spec comes from the pack partitions upstream. Crossing a dynamic pack dimension with static
+  shards (a MultiPartitionsDefinition) would make every downstream asset, the loader included,
+  two-dimensional and multiply the partitions by the packs; instead the input `calibrated_spec`
+  uses `LastPartitionMapping`: shards are generated from the spec (its value is the spec's path)
+  of the most recently added pack, which must have been calibrated. Run config `spec_path`
+  overrides it (e.g. the reference spec, specs/distribution-spec.json).
+- Partitions of one generation must agree on spec, seed, sizes and K, so each writes into a
+  directory named after them (`generation_id`): a partition built from another spec or seed can
+  never mix into a shard set. Its value says where it went and with which parameters.
+- `shard_manifest` (unpartitioned) reads every partition's value, checks that they belong to one
+  generation and writes DIR/manifest.json (`write_manifest` refuses when a partition is missing);
+  its value is the manifest's path, which the loader consumes.
+"""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from synth_pipeline.defs.resources import PipelineStorage
+
+SHARDS_ENV = "SYNTH_GENERATION_SHARDS"
+DEFAULT_SHARDS = 5
+
+
+def shard_count_from_env() -> int:
+    raw = os.environ.get(SHARDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SHARDS
+    if not raw.isdigit() or not 1 <= int(raw) <= 99_999:
+        raise ValueError(f"{SHARDS_ENV}={raw!r}: give the number of shards, an integer between 1 and 99999")
+    return int(raw)
+
+
+N_SHARDS = shard_count_from_env()
+shard_partitions = dg.StaticPartitionsDefinition(["users", *(f"shard-{k:05d}" for k in range(N_SHARDS))])
+
+
+class GenerationConfig(dg.Config):
+    """Which generation to build; every partition of one shard set must get the same config."""
+
+    spec_path: str = ""  # empty: the calibrated spec of the most recent pack
+    seed: int = 0
+    band: str = "dev"  # dev | staging | perf; ignored when messages > 0
+    messages: int = 0  # > 0: custom size (users/conversations 0 = derived from the spec's ratios)
+    users: int = 0
+    conversations: int = 0
+
+
+def _plan(spec_path: str, config: GenerationConfig):  # -> GenerationPlan (imported lazily)
+    from synth_pipeline.generator import load_spec, plan_generation, resolve_sizes
+
+    spec = load_spec(spec_path)
+    if config.messages > 0:
+        _, sizes = resolve_sizes(spec, messages=config.messages, users=config.users or None, conversations=config.conversations or None)
+        return plan_generation(spec, sizes, config.seed, N_SHARDS)
+    return plan_generation(spec, config.band, config.seed, N_SHARDS)
+
+
+@dg.asset(
+    partitions_def=shard_partitions,
+    ins={"calibrated_spec": dg.AssetIn(partition_mapping=dg.LastPartitionMapping())},
+    group_name="generation",
+    kinds={"python", "parquet"},
+    description="One partition of the synthetic shard set: users, or one shard (a disjoint slice of conversations "
+    "with their participants, messages, attachments and reads) as zstd Parquet, validated (every row vectorised, "
+    "pandera on a sample). Value: where it was written and the generation parameters.",
+)
+def synthetic_shards(
+    context: dg.AssetExecutionContext, config: GenerationConfig, storage: PipelineStorage, calibrated_spec: str
+) -> dg.Output[dict]:
+    from synth_pipeline.generator import generate_partition, generation_id
+
+    if config.spec_path:
+        spec_path, source = config.spec_path, "run config spec_path"
+    else:
+        spec_path, source = calibrated_spec, f"calibrated_spec[{context.asset_partition_key_for_input('calibrated_spec')}]"
+    plan = _plan(spec_path, config)
+    shard_dir = storage.path("shards", generation_id(plan))
+    files = generate_partition(plan, context.partition_key, shard_dir)
+    context.log.info(f"{context.partition_key}: {sum(f.rows for f in files):,} rows into {shard_dir} from {source}")
+    value = {
+        "shard_dir": str(shard_dir), "spec_path": spec_path, "config": config.model_dump(),
+        "generation": plan.generation_key(), "partition": context.partition_key,
+    }
+    return dg.Output(value, metadata={
+        "shard_dir": dg.MetadataValue.path(str(shard_dir)),
+        "spec_source": dg.MetadataValue.text(source),
+        "spec_sha256": dg.MetadataValue.text(plan.spec_sha256),
+        "seed": dg.MetadataValue.int(plan.seed),
+        "band": dg.MetadataValue.text(plan.band),
+        "rows": dg.MetadataValue.json({f.table: f.rows for f in files}),
+        "bytes": dg.MetadataValue.int(sum(f.bytes for f in files)),
+        "id_ranges": dg.MetadataValue.json({t: [r.first, r.last] for t, r in plan.id_ranges(context.partition_key).items()}),
+    })
+
+
+@dg.asset(
+    ins={"synthetic_shards": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+    group_name="generation",
+    kinds={"python", "json"},
+    description="DIR/manifest.json of the shard set, written once every synthetic_shards partition exists "
+    "(row counts and sha256 per file, id ranges, spec hash, seed, band). Value: the manifest's path.",
+)
+def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str, dict]) -> dg.Output[str]:
+    from synth_pipeline.contracts.shard_manifest import ShardManifest
+    from synth_pipeline.errors import SynthError
+    from synth_pipeline.generator import write_manifest
+
+    generations = {(v["shard_dir"], v["spec_path"], repr(sorted(v["generation"].items()))) for v in synthetic_shards.values()}
+    if len(generations) != 1:
+        raise SynthError(
+            "synthetic_shards partitions come from different generations (spec, seed, sizes or shard count); "
+            "rematerialize all partitions with one config"
+        )
+    value = next(iter(synthetic_shards.values()))
+    plan = _plan(value["spec_path"], GenerationConfig(**value["config"]))
+    if plan.generation_key() != value["generation"]:
+        raise SynthError(f"spec {value['spec_path']} changed since the shards were generated; rematerialize synthetic_shards")
+    path = write_manifest(plan, value["shard_dir"])
+    manifest = ShardManifest.model_validate_json(Path(path).read_bytes())
+    context.log.info(f"wrote {path}")
+    return dg.Output(str(path), metadata={
+        "path": dg.MetadataValue.path(str(path)),
+        "table_rows": dg.MetadataValue.json(manifest.table_rows),
+        "partitions": dg.MetadataValue.int(len(manifest.partitions)),
+        "spec_sha256": dg.MetadataValue.text(manifest.spec_sha256),
+        "seed": dg.MetadataValue.int(manifest.seed),
+        "band": dg.MetadataValue.text(manifest.band),
+        "absent_tables": dg.MetadataValue.json(manifest.absent_tables),
+    })
