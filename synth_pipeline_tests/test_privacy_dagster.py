@@ -100,3 +100,65 @@ def test_validated_pack_is_a_second_gate_without_the_check(landing: Path, tmp_pa
     log = "\n".join(repr(entry) for entry in instance.all_logs(result.run_id))
     for value in PLANTED.values():
         assert value not in log
+
+
+# --- the real graph of the code location: metrics_pack -> [gate] -> validated_pack -> calibrated_spec
+
+
+def real_graph():
+    """The stage modules' own asset and check objects, after asserting that the code location
+    wires them as metrics_pack -> validated_pack -> calibrated_spec with the check on the pack."""
+    from synth_pipeline.defs.calibration.assets import calibrated_spec
+    from synth_pipeline.defs.privacy.assets import validated_pack
+    from synth_pipeline.defs.privacy.checks import metrics_pack_no_personal_data
+    from synth_pipeline.defs.sampling.assets import metrics_pack
+    from synth_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    pack, validated, spec = (dg.AssetKey(k) for k in ("metrics_pack", "validated_pack", "calibrated_spec"))
+    assert graph.get(validated).parent_keys == {pack} and graph.get(spec).parent_keys == {validated}
+    assert dg.AssetCheckKey(pack, CHECK_NAME) in graph.asset_check_keys
+    return [metrics_pack, validated_pack, calibrated_spec], [metrics_pack_no_personal_data]
+
+
+def materialize_real(landing: Path, tmp_path: Path, partition: str, monkeypatch) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
+    from synth_pipeline.defs.resources import LandingDirectory, PostgresDatabase
+
+    # Landed packs are ingested as they are; a source that cannot be reached proves nothing is sampled.
+    monkeypatch.setenv("PRIVACY_TEST_SOURCE_URL", "postgresql://nobody@127.0.0.1:1/unreachable")
+    assets, checks = real_graph()
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, [partition])
+    result = dg.materialize(
+        [*assets, *checks],
+        instance=instance,
+        partition_key=partition,
+        resources={
+            "source_db": PostgresDatabase(url_env="PRIVACY_TEST_SOURCE_URL"),
+            "landing": LandingDirectory(path=str(landing)),
+            "storage": PipelineStorage(root=str(tmp_path / "store")),
+        },
+        raise_on_error=False,
+    )
+    return result, instance
+
+
+def test_real_graph_blocks_a_pack_with_planted_pii(landing: Path, tmp_path: Path, monkeypatch) -> None:
+    result, instance = materialize_real(landing, tmp_path, "dirty", monkeypatch)
+    assert not result.success
+    assert materialized(result) == {"metrics_pack"}
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert not (tmp_path / "store" / "specs").exists(), "the downstream spec must not be produced"
+    assert not (tmp_path / "store" / "validated").exists()
+    log = "\n".join(repr(entry) for entry in instance.all_logs(result.run_id))
+    for value in PLANTED.values():
+        assert value not in log
+
+
+def test_real_graph_calibrates_a_clean_pack(landing: Path, tmp_path: Path, monkeypatch) -> None:
+    result, _ = materialize_real(landing, tmp_path, "clean", monkeypatch)
+    assert result.success
+    assert materialized(result) == {"metrics_pack", "validated_pack", "calibrated_spec"}
+    assert Path(result.output_for_node("calibrated_spec")) == tmp_path / "store" / "specs" / "clean.json"
+    assert (tmp_path / "store" / "validated" / "clean.json").read_bytes() == (landing / "clean.json").read_bytes()
