@@ -191,7 +191,7 @@ def stderr_progress(name: str, rows: dict[str, int], seconds: float) -> None:
     total = sum(rows.values())
     messages = rows.get("messages", 0)
     what = f"{messages:,} messages, {total:,} rows" if messages else f"{total:,} rows"
-    print(f"generate: {name}: {what} in {seconds:.2f} s ({total / max(seconds, 1e-9) / 1e6:.2f}M rows/s)", file=sys.stderr, flush=True)
+    print(f"generate: {name}: {what} in {seconds:.2f} s ({total / max(seconds, 1e-9):,.0f} rows/s)", file=sys.stderr, flush=True)
 
 
 @dataclass
