@@ -4,11 +4,13 @@ The fits must be good the way the generator will use them: values drawn with
 `families.sample` (and `sample_mmpp2_sequence` for gaps) land in the pack's bins with a CDF
 within the fit's stated tolerance (+0.01 for the draws' own noise), and the heavy-room shares and
 the burst coefficient come back. Then the whole Dagster graph on the same source:
-metrics_pack -> [PII check] -> validated_pack -> calibrated_spec, and the graph refusing a pack
-with planted PII before any spec exists. (No `from __future__ import annotations`: Dagster
-reads the context annotation.)
+metrics_pack -> [PII check] -> validated_pack -> calibrated_spec (the graph refusing planted PII
+is tested by the privacy stage). (No `from __future__ import annotations`: Dagster reads the
+context annotation.)
 """
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -27,9 +29,9 @@ from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
 from synth_pipeline.defs.privacy import ASSET_CHECKS, ASSETS
 from synth_pipeline.defs.resources import LandingDirectory, PipelineStorage, PostgresDatabase
 from synth_pipeline.defs.sampling.assets import metrics_pack
+from synth_pipeline.fsutil import sha256_file
 from synth_pipeline.sampler.core import sample_pack, write_pack
 from synth_pipeline.sampler.tokens import Salt
-from synth_pipeline_tests import privacy_fixtures
 from synth_pipeline_tests.sampler_fixtures import TEST_SALT, build_small, salt_env  # noqa: F401
 
 SOURCE_ENV = "CALIBRATION_TEST_SOURCE_URL"
@@ -50,9 +52,6 @@ def sampled(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str,
 @pytest.fixture(scope="module")
 def calibrated(sampled) -> tuple[MetricsPack, object, str]:
     _, out = sampled
-    import contextlib
-    import io
-
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         code = main(["calibrate", str(out / "pack.json"), "--out", str(out / "spec.json")])
@@ -148,19 +147,9 @@ def test_dagster_graph_from_the_source_to_the_spec(sampled, salt_env, tmp_path, 
     assert spec_path == storage / "specs" / "2026q4.json"
     spec = load_spec(spec_path)
     validated = Path(result.output_for_node("validated_pack"))
-    from synth_pipeline.fsutil import sha256_file
-
     assert spec.source.pack_sha256 == sha256_file(validated)
     (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "calibrated_spec"]
     metadata = event.materialization.metadata
     assert metadata["poor_fit_count"].value == 0
     assert metadata["families"].value["message_length"] in {"lognormal", "empirical"}
 
-
-def test_dagster_graph_refuses_planted_pii_before_any_spec(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(SOURCE_ENV, "postgresql://nobody@127.0.0.1:1/unreachable")  # a landed pack is not sampled
-    privacy_fixtures.write_pack(tmp_path / "landing", "dirty", privacy_fixtures.planted(privacy_fixtures.valid_pack()))
-    result, storage = _graph(tmp_path, "dirty")
-    assert not result.success
-    assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {"metrics_pack"}
-    assert not (storage / "specs").exists()
