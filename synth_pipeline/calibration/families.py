@@ -152,63 +152,66 @@ def cdf(f: Fitted, x: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _empirical_parts(f: Fitted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(probabilities, values, alphas): alphas[j] shapes segment j (0 = linear, the default)."""
+def _empirical_parts(f: Fitted) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(probabilities, values, alphas, shaped): alphas[j] shapes segment j (0 = linear, the
+    default); shaped[j] says whether segment j actually takes the power-law shape."""
     probs = np.asarray(f.params["probabilities"], dtype=np.float64)
     values = np.asarray(f.params["values"], dtype=np.float64)
     alphas = np.asarray(f.params.get("alphas", np.zeros(max(values.size - 1, 0))), dtype=np.float64)
-    return probs, values, alphas
+    a, b = values[:-1], values[1:]
+    shaped = (alphas != 0) & (a > 0) & (b > a) & (probs[1:] > probs[:-1])
+    return probs, values, alphas, shaped
+
+
+def _power_exponent(alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1 - alpha, near_one): the exponent of the integrated density, and where alpha ~ 1 (log)."""
+    e = 1.0 - alpha
+    near_one = np.abs(e) < 1e-9
+    return np.where(near_one, 1.0, e), near_one
 
 
 def segment_quantile(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Quantile t in [0, 1] of the density x^-alpha on [a, b] (linear when alpha is 0 or a <= 0)."""
-    linear = a + t * (b - a)
-    shaped = (alpha != 0) & (a > 0) & (b > a)
-    if not np.any(shaped):
-        return linear
-    a_, b_, al, t_ = np.where(shaped, a, 1.0), np.where(shaped, b, 2.0), np.where(shaped, alpha, 0.5), np.where(shaped, t, 0.5)
-    e = 1.0 - al
-    near_one = np.abs(e) < 1e-9
-    safe_e = np.where(near_one, 1.0, e)
-    power = (a_**safe_e + t_ * (b_**safe_e - a_**safe_e)) ** (1.0 / safe_e)
-    logarithmic = a_ * (b_ / a_) ** t_
-    return np.where(shaped, np.where(near_one, logarithmic, power), linear)
+    """Quantile t in [0, 1] of the density x^-alpha on [a, b], 0 < a < b, alpha != 0."""
+    e, near_one = _power_exponent(alpha)
+    power = (a**e + t * (b**e - a**e)) ** (1.0 / e)
+    return np.where(near_one, a * (b / a) ** t, power)
 
 
 def segment_cdf(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
     """P(X <= x) within [a, b] for the density x^-alpha (the inverse of `segment_quantile`)."""
-    width = np.where(b > a, b - a, 1.0)
-    linear = (x - a) / width
-    shaped = (alpha != 0) & (a > 0) & (b > a) & (x > 0)
-    if np.any(shaped):
-        a_, b_, al, x_ = np.where(shaped, a, 1.0), np.where(shaped, b, 2.0), np.where(shaped, alpha, 0.5), np.where(shaped, x, 1.5)
-        e = 1.0 - al
-        near_one = np.abs(e) < 1e-9
-        safe_e = np.where(near_one, 1.0, e)
-        power = (x_**safe_e - a_**safe_e) / (b_**safe_e - a_**safe_e)
-        logarithmic = np.log(x_ / a_) / np.log(b_ / a_)
-        linear = np.where(shaped, np.where(near_one, logarithmic, power), linear)
-    return np.clip(linear, 0.0, 1.0)
+    e, near_one = _power_exponent(alpha)
+    x = np.clip(x, a, b)
+    power = (x**e - a**e) / (b**e - a**e)
+    return np.clip(np.where(near_one, np.log(x / a) / np.log(b / a), power), 0.0, 1.0)
 
 
 def _empirical_quantile(f: Fitted, u: np.ndarray) -> np.ndarray:
-    probs, values, alphas = _empirical_parts(f)
-    if not np.any(alphas):
-        return np.interp(u, probs, values)
-    j = np.clip(np.searchsorted(probs, u, side="right") - 1, 0, probs.size - 2)
-    span = probs[j + 1] - probs[j]
-    t = np.where(span > 0, (u - probs[j]) / np.where(span > 0, span, 1.0), 0.0)
-    return segment_quantile(values[j], values[j + 1], alphas[j], np.clip(t, 0.0, 1.0))
+    probs, values, alphas, shaped = _empirical_parts(f)
+    out = np.interp(u, probs, values)
+    if np.any(shaped):
+        # Only the draws that fall in shaped segments (a heavy tail: a few %) pay for the powers.
+        first, last = np.flatnonzero(shaped)[[0, -1]]
+        near = np.flatnonzero((u >= probs[first]) & (u <= probs[last + 1]))
+        j = np.clip(np.searchsorted(probs, u[near], side="right") - 1, 0, probs.size - 2)
+        hit = near[shaped[j]]
+        jh = j[shaped[j]]
+        t = np.clip((u[hit] - probs[jh]) / (probs[jh + 1] - probs[jh]), 0.0, 1.0)
+        out[hit] = segment_quantile(values[jh], values[jh + 1], alphas[jh], t)
+    return out
 
 
 def _empirical_cdf(f: Fitted, x: np.ndarray) -> np.ndarray:
-    probs, values, alphas = _empirical_parts(f)
-    if not np.any(alphas):
-        return np.interp(x, values, probs, left=0.0, right=1.0)
-    j = np.clip(np.searchsorted(values, x, side="right") - 1, 0, values.size - 2)
-    inside = segment_cdf(values[j], values[j + 1], alphas[j], x)
-    out = probs[j] + inside * (probs[j + 1] - probs[j])
-    return np.where(x < values[0], 0.0, np.where(x >= values[-1], 1.0, out))
+    probs, values, alphas, shaped = _empirical_parts(f)
+    out = np.interp(x, values, probs, left=0.0, right=1.0)
+    if np.any(shaped):
+        first, last = np.flatnonzero(shaped)[[0, -1]]
+        near = np.flatnonzero((x >= values[first]) & (x < values[last + 1]))
+        j = np.clip(np.searchsorted(values, x[near], side="right") - 1, 0, values.size - 2)
+        hit = near[shaped[j]]
+        jh = j[shaped[j]]
+        inside = segment_cdf(values[jh], values[jh + 1], alphas[jh], x[hit])
+        out[hit] = probs[jh] + inside * (probs[jh + 1] - probs[jh])
+    return out
 
 
 def sample_categorical(c: Categorical, rng: np.random.Generator, n: int, categories: tuple[str, ...]) -> np.ndarray:
