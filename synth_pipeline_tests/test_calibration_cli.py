@@ -115,7 +115,7 @@ def test_unreadable_packs_are_one_line_errors(tmp_path, capsys, content, expecte
 def test_schema_failures_name_the_path_but_not_the_value(pack_path, tmp_path, capsys) -> None:
     document = json.loads(pack_path.read_text())
     document["metrics"]["device"]["jane.doe@example.com"] = 3
-    document["totals"]["users"] = -1
+    document["totals"]["users"] = -987654
     for key, expected in (("metrics", "$.metrics.device breaks the 'additionalProperties' rule"), ("totals", "$.totals.users breaks the 'minimum' rule")):
         broken = json.loads(pack_path.read_text())
         broken[key] = document[key]
@@ -123,7 +123,7 @@ def test_schema_failures_name_the_path_but_not_the_value(pack_path, tmp_path, ca
         path.write_text(json.dumps(broken))
         code, _, stderr = _run(capsys, path, "--out", tmp_path / "spec.json")
         assert code == 2 and expected in stderr, stderr
-        assert "jane.doe" not in stderr and "-1" not in stderr
+        assert "jane.doe" not in stderr and "987654" not in stderr
 
 
 def test_zero_count_pack_and_bad_previous_exit_2(pack_path, tmp_path, capsys) -> None:

@@ -199,6 +199,7 @@ def empirical(b: Binned) -> Fitted:
 # would overstate a heavy tail's mean (a bin of 10 conversations spanning 200..12,000 messages).
 WIDE_SEGMENT_RATIO = 1.5
 ALPHA_RANGE = (-2.0, 6.0)
+MEAN_SLACK = 0.01
 
 
 def _segment_means(a: np.ndarray, b: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -223,14 +224,17 @@ def _mean_matching_alphas(probs: np.ndarray, values: np.ndarray, target: float) 
         shaped = _segment_means(safe_a, safe_b, np.full(a.size, alpha))
         return float(np.sum(w * np.where(wide, shaped, (a + b) / 2)))
 
+    gap_linear = mean(0.0) - target
+    if abs(gap_linear) <= MEAN_SLACK * target:
+        return None  # linear already keeps the mean: leave the bins alone
     lo, hi = ALPHA_RANGE
     gap_lo, gap_hi = mean(lo) - target, mean(hi) - target
-    if gap_lo * gap_hi > 0:  # out of reach: the closest end
-        alpha = lo if abs(gap_lo) < abs(gap_hi) else hi
-    else:
+    if gap_lo * gap_hi <= 0:
         alpha = float(optimize.brentq(lambda x: mean(x) - target, lo, hi, xtol=1e-9))
-    if abs(alpha) < 1e-4:
-        return None
+    else:  # out of reach (the gap is not in the wide bins): the closest end, if it helps much
+        alpha, gap = (lo, gap_lo) if abs(gap_lo) < abs(gap_hi) else (hi, gap_hi)
+        if abs(gap) > 0.5 * abs(gap_linear):
+            return None
     return [sig(alpha) if is_wide else 0.0 for is_wide in wide]
 
 
