@@ -19,7 +19,7 @@ from synth_pipeline.cli import main as cli_main
 from synth_pipeline.errors import SynthError
 from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
 from synth_pipeline.sampler.core import ALLOWED_LABELS, sample_pack, write_pack
-from synth_pipeline.sampler.executor import MAX_RESULT_ROWS, AggregateExecutor, connect_read_only
+from synth_pipeline.sampler.executor import MAX_RESULT_ROWS, AggregateExecutor, SessionSettings, connect_read_only
 from synth_pipeline.sampler.fake_production import FakeProductionReport
 from synth_pipeline.sampler.noise import two_sided_geometric
 from synth_pipeline.sampler.statements import token_expression
@@ -73,16 +73,20 @@ def test_no_output_file_contains_canaries_or_source_values(source, salt_env, tmp
 def test_statement_log_shows_only_aggregates(source, result) -> None:
     dsn, report = source
     records = result.statements
-    assert [r.name for r in records] == ["catalog", "window_end", "message_lengths", "message_senders",
-                                         "conversations", "population", "reads", "attachments"]
+    names = [r.name for r in records]
+    assert list(dict.fromkeys(names)) == ["catalog", "window_end", "export_snapshot", "import_snapshot", "reads",
+                                          "conversations", "message_lengths", "attachments", "message_senders", "population"]
+    assert names.count("reads") == 2  # two sessions (jobs=2): every aggregate runs as two disjoint slices
     source_rows = sum(report.rows.values())
     returned = sum(r.row_count for r in records)
-    assert returned < source_rows / 10  # far fewer rows than the source holds: aggregates, not rows
+    assert returned < source_rows / 5  # far fewer rows than the source holds: aggregates, not rows
+    length_rows = [row for r in records if r.name == "message_lengths" for row in r.rows]
+    assert sum(row[3] for row in length_rows) == result.pack.totals.messages > 5 * len(length_rows)
     needles = {n.lower() for n in (*report.canaries, *report.emails, *report.usernames, *report.names)}
     for record in records:
         assert record.row_count <= MAX_RESULT_ROWS
         for types in record.value_types:  # numbers, enum labels, tokens and NULLs; no dates, no bytes
-            assert set(types) <= {"int", "float", "str", "NoneType", "list"}
+            assert set(types) <= {"int", "float", "Decimal", "str", "NoneType", "list"}
         for row in record.rows:
             for value in row:
                 if isinstance(value, str):
@@ -93,12 +97,21 @@ def test_statement_log_shows_only_aggregates(source, result) -> None:
     assert inner.hex() not in logged and outer.hex() not in logged and repr(inner) not in logged
     assert "hmac_inner_key" in records[4].parameter_names
     aggregate_shape = ("metric", "label", "key", "n", "v_min", "v_max", "v_sum")
-    assert all(r.columns == aggregate_shape for r in records[2:])
+    assert all(r.columns == aggregate_shape for r in records if r.name not in ("catalog", "window_end") and "snapshot" not in r.name)
+    assert all(r.row_count == 0 for r in records if "snapshot" in r.name)  # the snapshot id is not kept
     for record in records:
         # Personal columns are never referenced; message content is only ever measured.
         assert not [c for c in ("email", "username", "first_name", "last_name", "bio", "name") if f'"{c}"' in record.sql]
         measured_only = record.sql.replace("char_length(wm.content)", "").replace('m."content" AS content', "")
         assert "content" not in measured_only
+
+
+def test_slices_and_sessions_do_not_change_the_pack(source, result) -> None:
+    single = sample_pack(source[0], salt=SALT, session=SessionSettings(jobs=1))
+    three = sample_pack(source[0], salt=SALT, session=SessionSettings(jobs=3))
+    assert single.pack == result.pack == three.pack
+    assert [r.name for r in single.statements].count("reads") == 1
+    assert [r.name for r in three.statements].count("reads") == 3
 
 
 def test_heavy_room_tokens_are_the_salted_hmac_of_the_room_ids(source, result) -> None:

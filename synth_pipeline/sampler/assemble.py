@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from synth_pipeline.sampler.noise import PrivacyLedger
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS, CONVERSATION_KINDS, DEVICES
 
 HEAVY_ROOM_THRESHOLD = 1000
+SUM_UNITS = {"seconds": Decimal(1_000_000), "bytes": Decimal(1)}  # v_sum: whole microseconds, whole bytes
 MAX_HEAVY_ROOMS_LISTED = 1000
 ANY_LABEL = object()
 
@@ -44,14 +46,28 @@ class FineRow:
     n: int
     v_min: float | None
     v_max: float | None
-    v_sum: float | None
+    v_sum: Decimal | None  # exact: whole microseconds, bytes or participant rows
+
+
+def _merged(rows) -> list[FineRow]:
+    """Rows of disjoint slices combined: counts and sums add, extremes take the extreme."""
+    merged: dict[tuple, FineRow] = {}
+    for row in map(lambda r: FineRow(*r), rows):
+        key = (row.metric, row.label, row.key)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = row
+            continue
+        pick = lambda f, a, b: b if a is None else a if b is None else f(a, b)  # noqa: E731
+        merged[key] = FineRow(row.metric, row.label, row.key, seen.n + row.n, pick(min, seen.v_min, row.v_min),
+                              pick(max, seen.v_max, row.v_max), pick(lambda a, b: a + b, seen.v_sum, row.v_sum))
+    return sorted(merged.values(), key=lambda r: (r.metric, r.label or "", -1.0 if r.key is None else r.key))
 
 
 class FineRows:
     def __init__(self, rows) -> None:
         self._by_metric: dict[str, list[FineRow]] = defaultdict(list)
-        for row in rows:
-            fine = FineRow(*row)
+        for fine in _merged(rows):
             self._by_metric[fine.metric].append(fine)
 
     def rows(self, metric: str) -> list[FineRow]:
@@ -79,7 +95,8 @@ class FineRows:
             if row.label == label:
                 pairs[float(row.key)] += int(row.n)
         s = stats[0]
-        return MicroCounts.from_rows(unit, pairs, s.n, s.v_min, s.v_max, s.v_sum)
+        value_sum = float(Decimal(s.v_sum) / SUM_UNITS[unit])  # exact integer sum from the server
+        return MicroCounts.from_rows(unit, pairs, s.n, s.v_min, s.v_max, value_sum)
 
 
 def _share(part: int, whole: int) -> float:

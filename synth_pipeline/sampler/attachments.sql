@@ -9,9 +9,9 @@ grouped AS (
     SELECT GROUPING(keyed.message_id, keyed.kind, keyed.size_key) AS grouping_set,
            keyed.kind, keyed.size_key,
            count(*) AS n,
-           min(keyed.size) AS v_min, max(keyed.size) AS v_max, sum(keyed.size) AS v_sum
+           min(keyed.size) AS v_min, max(keyed.size) AS v_max, sum(keyed.size_bytes) AS v_sum
     FROM (
-        SELECT joined.message_id, joined.kind, joined.size,
+        SELECT joined.message_id, joined.kind, joined.size, joined.size_bytes,
                CASE WHEN joined.size < %(bytes_floor)s::float8 THEN -1
                     ELSE floor(ln(joined.size / %(bytes_floor)s::float8) * %(micro_bins_per_e)s::float8)::int
                END AS size_key

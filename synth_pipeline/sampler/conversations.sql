@@ -3,7 +3,8 @@
 --   per conversation: messages, kind, participants (and heavy rooms, as HMAC tokens);
 --   per message: the hour of week and the gap to the previous message of its conversation.
 -- Gaps are counted in geometric micro-bins (key k covers [floor*e^(k/R), floor*e^((k+1)/R)),
--- key -1 everything below floor); their exact count, min, max and sum come from the () set.
+-- key -1 everything below floor); their exact count, min, max and sum (in whole microseconds,
+-- exact whatever the plan's summation order) come from the () set.
 -- Only frequency tables, 168 hour counts, micro-bin counts and heavy-room tokens come back.
 WITH per_message AS (
     SELECT wm.conversation_id,
@@ -17,7 +18,8 @@ grouped AS MATERIALIZED (
     SELECT GROUPING(keyed.conversation_id, keyed.hour, keyed.gap_key) AS grouping_set,
            keyed.conversation_id, keyed.hour, keyed.gap_key,
            count(*) AS n, count(keyed.gap) AS gaps,
-           min(keyed.gap) AS gap_min, max(keyed.gap) AS gap_max, sum(keyed.gap) AS gap_sum
+           min(keyed.gap) AS gap_min, max(keyed.gap) AS gap_max,
+           sum((keyed.gap * 1000000)::bigint) AS gap_sum_us
     FROM (
         SELECT per_message.*,
                CASE WHEN per_message.gap < %(seconds_floor)s::float8 THEN -1
@@ -43,7 +45,7 @@ active AS MATERIALIZED (
     WHERE g.grouping_set = 3
 )
 SELECT 'messages_per_conversation'::text AS metric, NULL::text AS label, messages::float8 AS key,
-       count(*) AS n, NULL::float8 AS v_min, NULL::float8 AS v_max, NULL::float8 AS v_sum
+       count(*) AS n, NULL::float8 AS v_min, NULL::float8 AS v_max, NULL::numeric AS v_sum
 FROM active GROUP BY messages
 UNION ALL
 SELECT 'participants_per_conversation', NULL, participants::float8, count(*), NULL, NULL, NULL
@@ -53,7 +55,7 @@ SELECT 'participants_per_group', NULL, participants::float8, count(*), NULL, NUL
 FROM active WHERE kind = 'group' GROUP BY participants
 UNION ALL
 -- v_sum carries the participant rows of the active conversations of that kind
-SELECT 'conversation_kind', kind, NULL, count(*), NULL, NULL, sum(participants)::float8
+SELECT 'conversation_kind', kind, NULL, count(*), NULL, NULL, sum(participants)::numeric
 FROM active GROUP BY kind
 UNION ALL
 -- 1970-01-01 was a Thursday: ISO weekday (Monday = 0) of day d is (d + 3) mod 7
@@ -63,7 +65,7 @@ UNION ALL
 SELECT 'inter_arrival', NULL, gap_key::float8, n, NULL, NULL, NULL
 FROM grouped WHERE grouping_set = 6 AND gap_key IS NOT NULL
 UNION ALL
-SELECT 'inter_arrival_stats', NULL, NULL, gaps, gap_min, gap_max, gap_sum
+SELECT 'inter_arrival_stats', NULL, NULL, gaps, gap_min, gap_max, gap_sum_us
 FROM grouped WHERE grouping_set = 7
 UNION ALL
 -- Heavy rooms leave the server only as HMAC-SHA256(salt, id) tokens (statements.TOKEN_EXPRESSION);

@@ -29,7 +29,7 @@ from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_bytes, canonical_json
 from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
 from synth_pipeline.sampler.assemble import HEAVY_ROOM_THRESHOLD, FineRows, PackBuilder
-from synth_pipeline.sampler.executor import AggregateExecutor, SessionSettings, StatementRecord, connect_read_only
+from synth_pipeline.sampler.executor import AggregateExecutor, SessionSettings, StatementRecord, Task, connect_read_only
 from synth_pipeline.sampler.fine import MICRO_BINS_PER_E
 from synth_pipeline.sampler.noise import PrivacyLedger, releases_for
 from synth_pipeline.sampler.statements import Statements
@@ -47,6 +47,7 @@ METRIC_LABELS = frozenset({
 })
 # The only text a statement may return: metric names, enum labels (and 16-hex tokens).
 ALLOWED_LABELS = METRIC_LABELS | set(DEVICES) | set(CONVERSATION_KINDS) | set(ATTACHMENT_KINDS)
+SESSION_STATEMENTS = frozenset({"export_snapshot", "import_snapshot"})
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
 
@@ -135,21 +136,19 @@ def _window(executor: AggregateExecutor, statements: Statements, window_days: in
     return Window(days=window_days, start=_iso(end - timedelta(days=window_days)), end=_iso(end))
 
 
-def _aggregate_rows(executor: AggregateExecutor, statements: Statements, parts: Parts, params: dict) -> list[tuple]:
-    plan = [
-        ("message_lengths", statements.message_lengths()),
-        ("message_senders", statements.message_senders()),
-        ("conversations", statements.conversations()),
-        ("population", statements.population()),
+def _aggregate_rows(executor: AggregateExecutor, statements: Statements, parts: Parts, params: dict,
+                    slices: int) -> list[tuple]:
+    """Run the aggregate statements, each in `slices` disjoint slices (frequency tables add up)."""
+    plan = [("reads", statements.reads)] if parts.reads else []
+    plan += [("conversations", statements.conversations), ("message_lengths", statements.message_lengths)]
+    plan += [("attachments", statements.attachments)] if parts.attachments else []
+    plan += [("message_senders", statements.message_senders)]
+    tasks = [
+        Task(name, build(), {**params, "slices": slices, "slice": i} if slices > 1 else params)
+        for name, build in plan for i in range(slices)
     ]
-    if parts.reads:
-        plan.append(("reads", statements.reads()))
-    if parts.attachments:
-        plan.append(("attachments", statements.attachments()))
-    rows: list[tuple] = []
-    for name, statement in plan:
-        rows.extend(executor.run(name, statement, params))
-    return rows
+    tasks.append(Task("population", statements.population(), params))
+    return [row for rows in executor.run_all(tasks) for row in rows]
 
 
 def _noise_rng(salt: Salt, rows: list[tuple]) -> np.random.Generator:
@@ -165,11 +164,13 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
     _check_options(schema, window_days, min_cell_size, epsilon, contribution_bound)
     salt = salt or salt_from_env()
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    # Slices of one statement must not split a contribution-bound partition (a sender's messages).
+    slices = session.jobs if epsilon is None else 1
     with connect_read_only(dsn, session) as conn:
         executor = AggregateExecutor(conn, allowed_labels=frozenset(ALLOWED_LABELS))
         present = _present_mapping(executor, mapping, schema)
         parts = _parts(present)
-        statements = Statements(present, schema, bounded=epsilon is not None)
+        statements = Statements(present, schema, bounded=epsilon is not None, sliced=slices > 1)
         window = _window(executor, statements, window_days)
         inner, outer = salt.pad_keys()
         params = {
@@ -184,7 +185,11 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
         }
         if epsilon is not None:
             params["contribution_bound"] = contribution_bound
-        rows = _aggregate_rows(executor, statements, parts, params)
+        try:
+            executor.share_snapshot(dsn, session)
+            rows = _aggregate_rows(executor, statements, parts, params, slices)
+        finally:
+            executor.close()
         conn.rollback()  # nothing to commit: end the read-only transaction explicitly
     ledger = PrivacyLedger(
         min_cell_size=min_cell_size,
@@ -214,7 +219,7 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
         mapping=MappingUsed(name=mapping.name, sha256=mapping.sha256),
         window=window,
         privacy=ManifestPrivacy(**pack_privacy.model_dump(), epsilon_spent=round(ledger.epsilon_spent, 12)),
-        statements_executed=len(executor.log),
+        statements_executed=sum(1 for record in executor.log if record.name not in SESSION_STATEMENTS),
     )
     return SampleResult(pack=pack, manifest=manifest, statements=tuple(executor.log))
 

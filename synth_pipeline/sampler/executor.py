@@ -8,13 +8,19 @@ lets tests (and operators) prove that no row-level value was fetched.
 Connections are read-only twice over: the session default (`default_transaction_read_only=on`,
 sent in the startup packet) and the transaction itself (`READ ONLY`, REPEATABLE READ so every
 statement sees one snapshot). A `statement_timeout` bounds each statement.
+
+With several sessions (`jobs`), the first exports its snapshot and the others import it
+(`SET TRANSACTION SNAPSHOT`), so statements running concurrently on different connections all
+see exactly the same data.
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
@@ -26,6 +32,7 @@ from synth_pipeline.infra.dsn import connect, redact_dsn
 APPLICATION_NAME = "synth-pipeline-sampler"
 MAX_RESULT_ROWS = 200_000
 TOKEN = re.compile(r"^[0-9a-f]{16}$")
+SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -47,16 +54,21 @@ class StatementRecord:
 class SessionSettings:
     statement_timeout_s: int = 1800
     work_mem_mb: int = 128
-    # JIT compilation costs more than it saves on these aggregates (measured on PostgreSQL 18).
-    jit: bool = False
+    jobs: int = 2  # concurrent sessions (slices of each statement run side by side)
 
     def options(self) -> str:
         return (
             "-c default_transaction_read_only=on"
             f" -c statement_timeout={int(self.statement_timeout_s)}s"
             f" -c work_mem={int(self.work_mem_mb)}MB"
-            f" -c jit={'on' if self.jit else 'off'}"
         )
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    statement: sql.Composable
+    params: dict
 
 
 def connect_read_only(dsn: str, settings: SessionSettings = SessionSettings()) -> psycopg.Connection:
@@ -82,15 +94,67 @@ class AggregateExecutor:
     allowed_labels: frozenset[str]
     max_rows: int = MAX_RESULT_ROWS
     log: list[StatementRecord] = field(default_factory=list)
+    workers: list[psycopg.Connection] = field(default_factory=list)
 
     def run(self, name: str, statement: sql.Composable, params: dict | None = None) -> list[tuple]:
-        params = params or {}
-        text = statement.as_string(self.conn) if isinstance(statement, sql.Composable) else str(statement)
+        """Run one statement on the first session and log it."""
+        rows, record = self._execute(self.conn, Task(name, statement, params or {}))
+        self.log.append(record)
+        return rows
+
+    def run_all(self, tasks: Sequence[Task]) -> list[list[tuple]]:
+        """Run tasks concurrently, one per session at a time; results and log in task order."""
+        sessions: queue.Queue[psycopg.Connection] = queue.Queue()
+        for conn in [self.conn, *self.workers]:
+            sessions.put(conn)
+
+        def on_free_session(task: Task):
+            conn = sessions.get()
+            try:
+                return self._execute(conn, task)
+            finally:
+                sessions.put(conn)
+
+        with ThreadPoolExecutor(max_workers=sessions.qsize()) as pool:
+            outcomes = list(pool.map(on_free_session, tasks))
+        self.log.extend(record for _, record in outcomes)
+        return [rows for rows, _ in outcomes]
+
+    def share_snapshot(self, dsn: str, settings: SessionSettings) -> None:
+        """Open `settings.jobs - 1` more sessions on this session's snapshot."""
+        if settings.jobs < 2:
+            return
+        (snapshot_id,), = self._checked_rows("export_snapshot", sql.SQL("SELECT pg_export_snapshot()"), SNAPSHOT_ID)
+        for _ in range(settings.jobs - 1):
+            worker = connect_read_only(dsn, settings)
+            self.workers.append(worker)
+            rows, record = self._execute(worker, Task(
+                "import_snapshot", sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id)), {}))
+            self.log.append(record)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+        self.workers.clear()
+
+    def _checked_rows(self, name: str, statement: sql.Composable, pattern: re.Pattern) -> list[tuple]:
+        """A statement whose only result is one text value of a fixed, non-data format."""
+        with self.conn.cursor() as cursor:
+            cursor.execute(statement)
+            rows = cursor.fetchall()
+        if len(rows) != 1 or not isinstance(rows[0][0], str) or not pattern.match(rows[0][0]):
+            raise SynthError(f"sampler statement {name!r} returned an unexpected result")
+        self.log.append(StatementRecord(name, statement.as_string(self.conn), (), ("value",), (("str",),), (), 0.0))
+        return rows
+
+    def _execute(self, conn: psycopg.Connection, task: Task) -> tuple[list[tuple], StatementRecord]:
+        name, statement, params = task.name, task.statement, task.params
+        text = statement.as_string(conn) if isinstance(statement, sql.Composable) else str(statement)
         started = time.monotonic()
         try:
-            with self.conn.cursor() as cursor:
+            with conn.cursor() as cursor:
                 cursor.execute(statement, params)
-                rows = cursor.fetchmany(self.max_rows + 1)
+                rows = cursor.fetchmany(self.max_rows + 1) if cursor.description else []
                 columns = tuple(d.name for d in cursor.description or ())
         except psycopg.errors.QueryCanceled:
             raise SynthError(f"sampler statement {name!r} hit the statement timeout; raise --statement-timeout") from None
@@ -102,12 +166,11 @@ class AggregateExecutor:
         if len(rows) > self.max_rows:
             raise SynthError(f"sampler statement {name!r} returned more than {self.max_rows} rows; refusing a non-aggregate result")
         self._check_values(name, rows)
-        self.log.append(StatementRecord(
+        return rows, StatementRecord(
             name=name, sql=text, parameter_names=tuple(sorted(params)), columns=columns,
             value_types=_value_types(rows, len(columns)), rows=tuple(tuple(r) for r in rows),
             seconds=time.monotonic() - started,
-        ))
-        return rows
+        )
 
     def _check_values(self, name: str, rows: Iterable[tuple]) -> None:
         for row in rows:

@@ -66,4 +66,4 @@ def sample_into(dsn: str, landed: Path, dest: Path, **options) -> PackFiles:
     shutil.copyfile(manifest_path, manifest_path_for(dest))
     shutil.copyfile(pack_path, dest)
     return PackFiles(dest, manifest_path_for(dest), result.manifest.pack_sha256,
-                     result.pack.totals.model_dump(exclude_none=True), sampled=True, statements=len(result.statements))
+                     result.pack.totals.model_dump(exclude_none=True), sampled=True, statements=result.manifest.statements_executed)

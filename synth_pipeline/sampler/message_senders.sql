@@ -4,7 +4,7 @@ SELECT 'messages_per_user'::text AS metric,
        NULL::text AS label,
        per_user.messages::float8 AS key,
        count(*) AS n,
-       NULL::float8 AS v_min, NULL::float8 AS v_max, NULL::float8 AS v_sum
+       NULL::float8 AS v_min, NULL::float8 AS v_max, NULL::numeric AS v_sum
 FROM (
     SELECT wm.sender_id, count(*) AS messages
     FROM ({window_messages}) AS wm

@@ -3,7 +3,7 @@ SELECT 'primary_device'::text AS metric,
        {u_primary_device} AS label,
        NULL::float8 AS key,
        count(*) AS n,
-       NULL::float8 AS v_min, NULL::float8 AS v_max, NULL::float8 AS v_sum
+       NULL::float8 AS v_min, NULL::float8 AS v_max, NULL::numeric AS v_sum
 FROM {users} AS u
 GROUP BY 2
 UNION ALL

@@ -1,6 +1,7 @@
 -- Read receipts of the window's messages: receipts per message (a frequency table; messages
 -- without receipts are the window's messages minus those counted here) and the latency
--- read_at - message time in geometric micro-bins, with exact count, min, max and sum.
+-- read_at - message time in geometric micro-bins, with exact count, min, max and sum (whole
+-- microseconds, so the total does not depend on the plan's summation order).
 WITH joined AS (
     {reads_of_window}
 ),
@@ -9,7 +10,8 @@ grouped AS (
     SELECT GROUPING(keyed.message_id, keyed.latency_key) AS grouping_set,
            keyed.latency_key,
            count(*) AS n,
-           min(keyed.latency) AS v_min, max(keyed.latency) AS v_max, sum(keyed.latency) AS v_sum
+           min(keyed.latency) AS v_min, max(keyed.latency) AS v_max,
+           sum((keyed.latency * 1000000)::bigint) AS v_sum
     FROM (
         SELECT latencies.message_id, latencies.latency,
                CASE WHEN latencies.latency < %(seconds_floor)s::float8 THEN -1
