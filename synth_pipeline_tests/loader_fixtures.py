@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synth_pipeline.contracts.shard_manifest import IdRange, Partition, ShardFile, ShardManifest, Sizes
@@ -119,31 +120,43 @@ def _write(root: Path, relative: str, table_name: str, table: pa.Table) -> Shard
     return ShardFile(table=table_name, path=relative, rows=table.num_rows, bytes=path.stat().st_size, sha256=sha256_file(path))
 
 
-def write_shard_set(root: Path, *, n_shards: int = 2, seed: int = 7, sizes: FixtureSizes = FixtureSizes()) -> ShardManifest:
-    rng = np.random.default_rng(seed)
+def write_partitions(root: Path, partitions: dict[str, dict[str, pa.Table]], *, seed: int, band: str = "custom",
+                     generator_version: str = "loader-fixture") -> ShardManifest:
+    """Write `{partition: {table: arrow table}}` as Parquet files plus a valid manifest."""
     root.mkdir(parents=True, exist_ok=True)
-    partitions = [Partition(
-        name="users", files=[_write(root, "users/users.parquet", "users", users_table(sizes.users, rng))],
-        id_ranges={"users": IdRange(first=1, last=sizes.users)},
-    )]
-    totals: dict[str, int] = {"users": sizes.users}
-    for shard in range(n_shards):
-        name = f"shard-{shard:05d}"
-        files = [_write(root, f"{name}/{t}.parquet", t, table) for t, table in shard_tables(shard, sizes.users, sizes, rng).items()]
+    written: list[Partition] = []
+    totals: dict[str, int] = {}
+    for name, tables in partitions.items():
+        directory = "users" if name == "users" else name
+        files = [_write(root, f"{directory}/{t}.parquet", t, table) for t, table in tables.items()]
         for f in files:
             totals[f.table] = totals.get(f.table, 0) + f.rows
-        partitions.append(Partition(name=name, files=files, id_ranges={
-            "conversations": IdRange(first=shard * CONVS_ID_SPAN + 1, last=(shard + 1) * CONVS_ID_SPAN),
-            "messages": IdRange(first=shard * MESSAGES_ID_SPAN + 1, last=(shard + 1) * MESSAGES_ID_SPAN),
-        }))
+        written.append(Partition(name=name, files=files, id_ranges=_id_ranges(tables)))
     manifest = ShardManifest(
-        spec_sha256=hashlib.sha256(b"fixture-spec").hexdigest(), seed=seed, band="custom",
-        sizes=Sizes(users=sizes.users, conversations=totals["conversations"], messages=totals["messages"]),
-        n_shards=n_shards, window_start="2026-01-01T00:00:00Z", window_end="2026-02-01T00:00:00Z",
-        generator_version="loader-fixture", partitions=partitions, table_rows=totals,
+        spec_sha256=hashlib.sha256(b"fixture-spec").hexdigest(), seed=seed, band=band,
+        sizes=Sizes(users=totals["users"], conversations=totals["conversations"], messages=totals["messages"]),
+        n_shards=len(partitions) - 1, window_start="2026-01-01T00:00:00Z", window_end="2026-02-01T00:00:00Z",
+        generator_version=generator_version, partitions=written, table_rows=totals,
     )
     atomic_write_json(root / "manifest.json", manifest.model_dump(mode="json"))
     return manifest
+
+
+def _id_ranges(tables: dict[str, pa.Table]) -> dict[str, IdRange]:
+    ranges = {}
+    for name in ("users", "conversations", "messages", "attachments"):
+        if name in tables and tables[name].num_rows:
+            ids = tables[name].column("id")
+            ranges[name] = IdRange(first=pc.min(ids).as_py(), last=pc.max(ids).as_py())
+    return ranges
+
+
+def write_shard_set(root: Path, *, n_shards: int = 2, seed: int = 7, sizes: FixtureSizes = FixtureSizes()) -> ShardManifest:
+    rng = np.random.default_rng(seed)
+    partitions = {"users": {"users": users_table(sizes.users, rng)}}
+    for shard in range(n_shards):
+        partitions[f"shard-{shard:05d}"] = shard_tables(shard, sizes.users, sizes, rng)
+    return write_partitions(root, partitions, seed=seed)
 
 
 # --- fixtures shared by the loader / lifecycle / audit test modules (import them by name) ---
@@ -200,3 +213,22 @@ def provisioner(isolated_state):
     yield _provision
     for env, admin_dsn in made:
         teardown_env(env, env, admin_dsn)
+
+
+GENERATED_SIZES = {"users": 60, "conversations": 90, "messages": 12_000}
+
+
+def generate_small(root: Path, *, n_shards: int = 3, seed: int = 11) -> ShardManifest:
+    """A small shard set from the real generator and the reference spec."""
+    from synth_pipeline.generator import generate
+    from synth_pipeline.paths import REFERENCE_SPEC
+
+    generate(REFERENCE_SPEC, root, seed=seed, band=Sizes(**GENERATED_SIZES), n_shards=n_shards, progress=None)
+    return ShardManifest.model_validate_json((root / "manifest.json").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def generated_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("generated")
+    generate_small(root)
+    return root

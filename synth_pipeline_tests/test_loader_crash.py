@@ -16,7 +16,7 @@ import psycopg
 from synth_pipeline.loader.load import BATCH_ROWS_ENV, THROTTLE_ENV, load_shards
 from synth_pipeline.loader.verify import verify_schema
 from synth_pipeline.paths import PROJECT_ROOT
-from synth_pipeline_tests.loader_fixtures import isolated_state, write_shard_set  # noqa: F401
+from synth_pipeline_tests.loader_fixtures import generate_small, isolated_state  # noqa: F401
 
 SCHEMA = "synth_crash"
 TIMEOUT_S = 60
@@ -54,11 +54,11 @@ def _other_backends(dsn: str) -> int:
 
 def test_sigkill_mid_shard_then_rerun_gives_exact_counts(pg_dsn: str, tmp_path: Path, isolated_state: Path) -> None:
     shards = tmp_path / "shards"
-    manifest = write_shard_set(shards, n_shards=3)
-    env = {**os.environ, BATCH_ROWS_ENV: "32", THROTTLE_ENV: "0.1", "PYTHONPATH": str(PROJECT_ROOT)}
+    manifest = generate_small(shards, n_shards=3)  # the real generator's shards
+    env = {**os.environ, BATCH_ROWS_ENV: "256", THROTTLE_ENV: "0.05", "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "synth_pipeline.cli", "load", "--shards", str(shards), "--target-url", pg_dsn,
-         "--schema", SCHEMA],
+         "--schema", SCHEMA, "--jobs", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
@@ -77,7 +77,7 @@ def test_sigkill_mid_shard_then_rerun_gives_exact_counts(pg_dsn: str, tmp_path: 
             "SELECT partition FROM synth_meta.shard_ledger WHERE schema_name = %s ORDER BY loaded_at", (SCHEMA,))]
         statuses = [r[0] for r in conn.execute("SELECT status FROM synth_meta.load_runs WHERE schema_name = %s", (SCHEMA,))]
         messages_after_kill = conn.execute("SELECT count(*) FROM synth_crash.messages").fetchone()[0]
-    assert committed[0] == "users" and 2 <= len(committed) < 4
+    assert "users" in committed and 2 <= len(committed) < 4
     assert statuses == ["RUNNING"]
     per_partition = {p.name: {f.table: f.rows for f in p.files} for p in manifest.partitions}
     # the open partition's rows were rolled back with its transaction

@@ -62,7 +62,7 @@ def _load(args: argparse.Namespace) -> int:
     from synth_pipeline.loader.load import load_shards
 
     result = load_shards(args.shards, _target_url(args), args.schema, mapping=args.mapping, ttl_days=args.ttl_days,
-                         source_url=args.source_url)
+                         source_url=args.source_url, jobs=args.jobs)
     if result.already_complete:
         print(f"schema {result.schema} already holds this shard set (run {result.run_id}, COMPLETED); nothing to do")
     else:
@@ -174,6 +174,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--mapping", default="reference", help="mapping name (reference, prisma) or file")
     load.add_argument("--ttl-days", type=_non_negative_float, default=30.0, help="days until the load expires (default 30)")
     load.add_argument("--source-url", default=None, help="production source URL to refuse (default: SYNTH_SOURCE_URL)")
+    load.add_argument("--jobs", type=int, default=2, help="connections loading partitions side by side (default 2)")
     load.add_argument("--verify", action="store_true", help="run verify after loading")
     load.set_defaults(handler=_load)
 

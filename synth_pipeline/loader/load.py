@@ -6,10 +6,11 @@ Order of work (docs/perf-database.md):
 2. the schema's advisory lock (one loader per schema; a killed loader's lock dies with it);
 3. sha256, size and Parquet schema of every partition still to load (shards.py);
 4. a RUNNING row in synth_meta.load_runs and `run_<id>.json` beside the shards;
-5. per partition (users first), ONE transaction: create each table the first time it is
-   needed (so that COPY may use FREEZE), binary COPY of each file (copy_binary.py), and the
-   partition's row in synth_meta.shard_ledger. A kill loses at most the open partition;
-6. one transaction: primary keys, uniques, foreign keys, the chat indexes, then ANALYZE;
+5. the tables, without keys or indexes (schema/ddl.py `create_table_statement`), then per
+   partition (users first) ONE transaction: binary COPY of each file (copy_binary.py) and the
+   partition's row in synth_meta.shard_ledger. `jobs` connections load partitions side by side.
+   A kill loses at most the partitions in flight;
+6. primary keys, uniques, the chat indexes, ANALYZE, then foreign keys (constraints.py);
 7. grants for the environment's app and read-only roles; the run COMPLETED (or FAILED with
    its error), the local load registry and the audit log updated.
 A re-run skips partitions in the ledger; a re-run of a complete load changes nothing.
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,24 +35,26 @@ from psycopg.copy import LibpqWriter
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_json
 from synth_pipeline.infra.dsn import connect, redact_dsn
-from synth_pipeline.loader import audit, meta, registry
+from synth_pipeline.loader import audit, constraints, meta, registry
+from synth_pipeline.loader.lanes import bulk_session, run_lanes
 from synth_pipeline.loader.copy_binary import COPY_SIGNATURE, COPY_TRAILER, DEFAULT_BATCH_ROWS, BatchStream, CopyColumn, copy_order
 from synth_pipeline.loader.safety import check_target, refuse_source, validate_schema_name
 from synth_pipeline.loader.shards import ShardSet, files_in_load_order, read_shard_set, verify_partitions
-from synth_pipeline.schema.ddl import create_table_statement, post_load_statements
+from synth_pipeline.schema.ddl import create_table_statement
 from synth_pipeline.schema.logical import TABLE_ORDER, table as logical_table
 from synth_pipeline.schema.mapping import Mapping, load_mapping
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_DAYS = 30
+# Two connections loading partitions side by side: 4.7 s instead of 8.1 s for the five dev-band
+# shards on this 2-core machine (docs/perf-database.md, "Measured").
+DEFAULT_JOBS = 2
 # Test hooks: smaller batches and a pause after each one, so a test can SIGKILL mid-partition.
 BATCH_ROWS_ENV = "SYNTH_LOADER_BATCH_ROWS"
 THROTTLE_ENV = "SYNTH_LOADER_THROTTLE_S"
 _LOCK_CLASS = 0x5359  # first key of the per-schema advisory lock
 
-# Session settings for bulk work that any role may set (server-wide ones: docs/perf-database.md).
-SESSION_SETTINGS = {"synchronous_commit": "off", "maintenance_work_mem": "1GB"}
 
 
 @dataclass
@@ -67,6 +72,7 @@ class LoadResult:
     duration_s: float = 0.0
     run_file: Path | None = None
     already_complete: bool = False
+    steps: list[tuple[str, float]] = field(default_factory=list)  # post-load statements and their seconds
 
 
 def new_run_id() -> str:
@@ -74,12 +80,14 @@ def new_run_id() -> str:
 
 
 def load_shards(shards_dir: str | os.PathLike[str], target_dsn: str, schema: str, *, mapping: Mapping | str = "reference",
-                ttl_days: float = DEFAULT_TTL_DAYS, source_url: str | None = None) -> LoadResult:
+                ttl_days: float = DEFAULT_TTL_DAYS, source_url: str | None = None, jobs: int = DEFAULT_JOBS) -> LoadResult:
     """Load a shard directory into `schema` of `target_dsn`; see the module docstring."""
     mapping = load_mapping(mapping) if isinstance(mapping, str) else mapping
     validate_schema_name(schema)
     if ttl_days < 0:
         raise SynthError(f"--ttl-days must be >= 0, got {ttl_days}")
+    if jobs < 1:
+        raise SynthError(f"--jobs must be >= 1, got {jobs}")
     refuse_source(target_dsn, source_url)
     shard_set = read_shard_set(shards_dir)
     with connect(target_dsn, purpose="perf target", autocommit=True) as conn:
@@ -90,7 +98,7 @@ def load_shards(shards_dir: str | os.PathLike[str], target_dsn: str, schema: str
             return _already_complete(conn, schema, env)
         pending = [p for p in shard_set.partitions if p.name not in done]
         verify_partitions(shard_set, pending)
-        loader = _Loader(conn, target_dsn, schema, env, mapping, shard_set, ttl_days)
+        loader = _Loader(conn, target_dsn, schema, env, mapping, shard_set, ttl_days, jobs)
         return loader.run(managed, pending, skipped=sorted(done))
 
 
@@ -148,16 +156,14 @@ def copy_columns(mapping: Mapping, logical: str) -> list[CopyColumn]:
     return copy_order(columns)
 
 
-def copy_statement(schema: str, mapping: Mapping, logical: str, columns: list[CopyColumn], *, freeze: bool) -> sql.Composed:
-    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary{})").format(
-        mapping.table(schema, logical),
-        mapping.columns(logical, [c.name for c in columns]),
-        sql.SQL(", FREEZE") if freeze else sql.SQL(""),
+def copy_statement(schema: str, mapping: Mapping, logical: str, columns: list[CopyColumn]) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        mapping.table(schema, logical), mapping.columns(logical, [c.name for c in columns])
     )
 
 
 def copy_parquet(conn: psycopg.Connection, path: Path, schema: str, mapping: Mapping, logical: str, *,
-                 freeze: bool, batch_rows: int | None = None) -> int:
+                 batch_rows: int | None = None) -> int:
     """Stream one Parquet file into its table with binary COPY; returns the rows copied."""
     columns = copy_columns(mapping, logical)
     batch_rows = batch_rows or int(os.environ.get(BATCH_ROWS_ENV) or DEFAULT_BATCH_ROWS)
@@ -165,7 +171,7 @@ def copy_parquet(conn: psycopg.Connection, path: Path, schema: str, mapping: Map
     with conn.cursor() as cur:
         # Throttled (tests): flush every batch so the server's COPY progress is observable.
         writer = LibpqWriter(cur, flush_threshold=0) if throttle_s else None
-        with cur.copy(copy_statement(schema, mapping, logical, columns, freeze=freeze), writer=writer) as copy:
+        with cur.copy(copy_statement(schema, mapping, logical, columns), writer=writer) as copy:
             copy.write(COPY_SIGNATURE)
             with BatchStream(str(path), columns, batch_rows=batch_rows) as stream:
                 for _rows, payload in stream:
@@ -180,17 +186,18 @@ class _Loader:
     """One load run: the steps 4-7 of the module docstring."""
 
     def __init__(self, conn: psycopg.Connection, dsn: str, schema: str, env: str | None, mapping: Mapping,
-                 shard_set: ShardSet, ttl_days: float) -> None:
+                 shard_set: ShardSet, ttl_days: float, jobs: int) -> None:
         self.conn, self.dsn, self.schema, self.env = conn, dsn, schema, env
-        self.mapping, self.shard_set, self.ttl_days = mapping, shard_set, ttl_days
+        self.mapping, self.shard_set, self.ttl_days, self.jobs = mapping, shard_set, ttl_days, jobs
         self.run_id = new_run_id()
         self.started = time.monotonic()
         self.record: dict[str, Any] = {}
         self.run_extra: dict[str, Any] = {}
+        self.steps: list[tuple[str, float]] = []  # (statement, seconds) of the post-load phase
         self.run_file = shard_set.root / f"run_{self.run_id}.json"
 
     def run(self, managed: meta.ManagedSchema | None, pending: list, skipped: list[str]) -> LoadResult:
-        self._apply_session_settings()
+        bulk_session(self.conn)
         meta.ensure_meta(self.conn)
         interrupted = self._claim(managed)
         self._write_run_file(interrupted=interrupted, skipped=skipped)
@@ -202,15 +209,6 @@ class _Loader:
             raise
         audit.append("load_finished", {**self._audit_details(), "status": "COMPLETED", "rows": result.rows})
         return result
-
-    def _apply_session_settings(self) -> None:
-        for name, value in SESSION_SETTINGS.items():
-            self.conn.execute("SELECT set_config(%s, %s, false)", (name, value))
-        # Parallel index builds (DESIGN.md section 9: 2.7 s instead of 4.1 s for 5M messages).
-        self.conn.execute(
-            "SELECT set_config('max_parallel_maintenance_workers', "
-            "greatest(current_setting('max_parallel_maintenance_workers')::int, 2)::text, false)"
-        )
 
     def _claim(self, managed: meta.ManagedSchema | None) -> list[str]:
         """Create/register the schema, close interrupted runs, insert this RUNNING run."""
@@ -225,6 +223,10 @@ class _Loader:
             elif not meta.schema_exists(self.conn, self.schema):
                 self.conn.execute("DELETE FROM synth_meta.shard_ledger WHERE schema_name = %s", (self.schema,))
                 self.conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
+            present = set(meta.schema_tables(self.conn, self.schema))
+            for logical in TABLE_ORDER:
+                if self.mapping.has_table(logical) and self.mapping.table_name(logical) not in present:
+                    self.conn.execute(create_table_statement(self.schema, self.mapping, logical))
             interrupted = meta.fail_interrupted_runs(self.conn, self.schema)
             manifest = self.shard_set.manifest
             started_at, expires_at = self.conn.execute(
@@ -244,13 +246,11 @@ class _Loader:
         return {t: int(table_rows.get(t, 0)) for t in TABLE_ORDER if self.mapping.has_table(t)}
 
     def _load(self, pending: list, skipped: list[str]) -> LoadResult:
-        existing = set(meta.schema_tables(self.conn, self.schema))
         copy_started = time.monotonic()
-        for partition in pending:
-            self._load_partition(partition, existing)
+        self._copy_partitions(pending)
         copy_s = time.monotonic() - copy_started
         index_started = time.monotonic()
-        self._build_constraints(existing)
+        self._build_constraints()
         index_s = time.monotonic() - index_started
         rows = self._total_rows()
         with self.conn.transaction():
@@ -269,42 +269,47 @@ class _Loader:
             run_id=self.run_id, schema=self.schema, env=self.env, status="COMPLETED", rows=rows,
             expires_at=_iso(self.record["expires_at"]), partitions_loaded=[p.name for p in pending],
             partitions_skipped=skipped, copy_s=copy_s, index_s=index_s, duration_s=duration_s, run_file=self.run_file,
+            steps=self.steps,
         )
 
-    def _load_partition(self, partition, existing: set[str]) -> None:
-        """One transaction: create tables first needed here, COPY every file, ledger row."""
+    def _copy_partitions(self, pending: list) -> None:
+        """Every pending partition, on `jobs` connections side by side (the first error wins)."""
+        work: queue.SimpleQueue = queue.SimpleQueue()
+        for partition in pending:
+            work.put(partition)
+
+        def drain(conn: psycopg.Connection, failed: threading.Event) -> None:
+            while not failed.is_set():
+                try:
+                    partition = work.get_nowait()
+                except queue.Empty:
+                    return
+                self._load_partition(conn, partition)
+
+        run_lanes(self.conn, self.dsn, [drain] * max(1, min(self.jobs, len(pending))))
+
+    def _load_partition(self, conn: psycopg.Connection, partition) -> None:
+        """One transaction: COPY every file of the partition, then its ledger row."""
         rows: dict[str, int] = {}
-        created: set[str] = set()
         started = time.monotonic()
-        with self.conn.transaction():
+        with conn.transaction():
             for shard_file in files_in_load_order(partition):
                 if not self.mapping.has_table(shard_file.table):
                     continue  # the target schema has no such table (an optional table)
-                physical = self.mapping.table_name(shard_file.table)
-                fresh = physical not in existing and physical not in created
-                if fresh:
-                    self.conn.execute(create_table_statement(self.schema, self.mapping, shard_file.table))
-                    created.add(physical)
-                copied = copy_parquet(self.conn, self.shard_set.file_path(shard_file), self.schema, self.mapping,
-                                      shard_file.table, freeze=fresh)
+                copied = copy_parquet(conn, self.shard_set.file_path(shard_file), self.schema, self.mapping, shard_file.table)
                 if copied != shard_file.rows:
                     raise SynthError(f"{shard_file.path}: COPY loaded {copied} rows, the manifest says {shard_file.rows}")
                 rows[shard_file.table] = copied
-            meta.record_partition(self.conn, self.schema, partition.name, self.run_id, self.shard_set.manifest_sha256, rows)
-        existing |= created  # only after the commit: a rolled-back CREATE TABLE did not happen
+            meta.record_partition(conn, self.schema, partition.name, self.run_id, self.shard_set.manifest_sha256, rows)
         log.info("loaded %s into %s: %s rows in %.2f s", partition.name, self.schema, sum(rows.values()), time.monotonic() - started)
 
-    def _build_constraints(self, existing: set[str]) -> None:
-        """Missing (empty) tables, then keys, uniques, foreign keys, indexes and ANALYZE, in one transaction."""
-        with self.conn.transaction():
-            for logical in TABLE_ORDER:
-                if self.mapping.has_table(logical) and self.mapping.table_name(logical) not in existing:
-                    self.conn.execute(create_table_statement(self.schema, self.mapping, logical))
-            for statement in post_load_statements(self.schema, self.mapping):
-                self.conn.execute(statement)
-            for logical in TABLE_ORDER:
-                if self.mapping.has_table(logical):
-                    self.conn.execute(sql.SQL("ANALYZE {}").format(self.mapping.table(self.schema, logical)))
+    def _build_constraints(self) -> None:
+        """Keys, uniques, indexes, ANALYZE, then foreign keys, on `jobs` lanes (constraints.py)."""
+        def on_step(statement: str, seconds: float) -> None:
+            self.steps.append((statement, seconds))
+            log.info("%.2f s  %s", seconds, statement)
+
+        constraints.build(self.conn, self.dsn, self.schema, self.mapping, self.expected_rows(), jobs=self.jobs, on_step=on_step)
 
     def _grant(self) -> None:
         """In a provisioned environment: DML for the app role, SELECT for the read-only role."""

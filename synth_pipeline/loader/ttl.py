@@ -65,21 +65,36 @@ def _targets() -> list[tuple[str | None, str]]:
     return list(found.values())
 
 
+def _expired_in(env: str | None, dsn: str) -> list[ExpiredLoad]:
+    with connect(dsn, purpose="perf target", autocommit=True, connect_timeout=10) as conn:
+        rows = meta.schema_expiry(conn)
+        now = conn.execute("SELECT now()").fetchone()[0]
+    return [ExpiredLoad(env, dsn, schema, run_id, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            for schema, expires_at, run_id in rows if expires_at <= now]
+
+
 def find_expired() -> TtlReport:
     report = TtlReport()
     for env, dsn in _targets():
         report.checked_targets += 1
         try:
-            with connect(dsn, purpose="perf target", autocommit=True, connect_timeout=10) as conn:
-                rows = meta.schema_expiry(conn)
-                now = conn.execute("SELECT now()").fetchone()[0]
+            report.expired += _expired_in(env, dsn)
         except SynthError as exc:
             report.unreachable.append(str(exc))
-            continue
-        for schema, expires_at, run_id in rows:
-            if expires_at <= now:
-                report.expired.append(ExpiredLoad(env, dsn, schema, run_id, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
     return report
+
+
+def enforce_if_expired(*, schema: str, env: str | None = None, target: str | None = None) -> ExpiredLoad | None:
+    """Tear down one load if it is (still) expired; for the Dagster TTL job. `target` is a DSN
+    without password (credentials from trust, ~/.pgpass or PGPASSWORD), `env` a provisioned one."""
+    dsn = secrets_store.env_database_url(env) if env else target
+    if not dsn:
+        raise SynthError("name the load's environment or its target DSN")
+    for load in _expired_in(env, dsn):
+        if load.schema == schema:
+            enforce_one(load)
+            return load
+    return None
 
 
 def ttl_check(*, enforce: bool = False) -> TtlReport:

@@ -2,6 +2,7 @@
 role may run it).
 
 Checks (each reports the number it observed):
+- `load.complete`: the load finished (keys and indexes built), not interrupted;
 - `rows.<table>`: row count equals the shard manifest's (stored in synth_meta.managed_schemas);
 - `fk.<table>.<columns>`: every foreign key resolves. When a *validated* foreign-key constraint on
   exactly those columns exists, PostgreSQL already proved it (the loader builds them after the
@@ -82,7 +83,11 @@ def verify_schema(dsn: str, schema: str, *, mapping: Mapping | str | None = None
             conn.execute("SELECT set_config(%s, %s, false)", (name, value))
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            return run_checks(conn, schema, resolved, managed.expected_rows, full=full)
+            report = run_checks(conn, schema, resolved, managed.expected_rows, full=full)
+        complete = managed.state == "COMPLETE"
+        report.checks.insert(0, Check("load.complete", complete, int(complete), 1,
+                                      detail=f"state {managed.state}" + ("" if complete else ": re-run load to finish it")))
+        return report
 
 
 def _resolve_mapping(managed: meta.ManagedSchema, mapping: Mapping | str | None) -> Mapping:

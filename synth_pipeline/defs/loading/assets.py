@@ -1,0 +1,62 @@
+"""`loaded_schema`: the shard set in an isolated schema of the perf target, keys and indexes built.
+
+It consumes `shard_manifest` (the generator's aggregate of every `synthetic_shards` partition,
+whose value is the manifest's path), so it runs once all shards exist. A thin shell over
+`synth_pipeline.loader.load.load_shards`; the value (no password in it) names the schema, mapping,
+environment and run for the integrity check and the reports.
+"""
+
+
+import dagster as dg
+
+from synth_pipeline.defs.loading.resources import PerfTarget
+
+
+class LoadConfig(dg.Config):
+    schema_name: str = "synth_dev"  # in a non-provisioned database it must start with synth_
+    mapping: str = "reference"  # reference | prisma | a mapping file
+    ttl_days: float = 30.0
+    jobs: int = 2
+
+
+@dg.asset(
+    ins={"shard_manifest": dg.AssetIn()},
+    group_name="loading",
+    kinds={"postgres"},
+    description="The shard set loaded by binary COPY into an isolated schema of the perf target (one transaction "
+    "and ledger row per shard, resumable), then primary keys, foreign keys, chat indexes and ANALYZE. Metadata: "
+    "rows per table, timings, run id, expiry.",
+)
+def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_target: PerfTarget,
+                  shard_manifest: str) -> dg.Output[dict]:
+    from pathlib import Path
+
+    from synth_pipeline.errors import SynthError
+    from synth_pipeline.loader.load import load_shards
+    from synth_pipeline.loader.registry import dsn_without_password
+    from synth_pipeline.infra.dsn import redact_dsn
+
+    dsn = perf_target.dsn()
+    try:
+        result = load_shards(Path(shard_manifest).parent, dsn, config.schema_name, mapping=config.mapping,
+                             ttl_days=config.ttl_days, jobs=config.jobs)
+    except SynthError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    context.log.info(f"schema {result.schema}: run {result.run_id} {result.status}"
+                     + (" (already complete)" if result.already_complete else ""))
+    value = {
+        "schema": result.schema, "mapping": config.mapping, "env": result.env, "run_id": result.run_id,
+        "target": redact_dsn(dsn_without_password(dsn)), "rows": result.rows, "expires_at": result.expires_at,
+        "run_file": str(result.run_file) if result.run_file else None,
+    }
+    return dg.Output(value, metadata={
+        "schema": dg.MetadataValue.text(result.schema),
+        "run_id": dg.MetadataValue.text(result.run_id),
+        "rows": dg.MetadataValue.json(result.rows),
+        "total_rows": dg.MetadataValue.int(sum(result.rows.values())),
+        "copy_seconds": dg.MetadataValue.float(round(result.copy_s, 2)),
+        "index_seconds": dg.MetadataValue.float(round(result.index_s, 2)),
+        "expires_at": dg.MetadataValue.text(result.expires_at),
+        "resumed_partitions": dg.MetadataValue.int(len(result.partitions_skipped)),
+        "target": dg.MetadataValue.text(value["target"]),
+    })

@@ -1,0 +1,132 @@
+"""Dagster: the real graph synthetic_shards -> shard_manifest -> loaded_schema with its blocking
+integrity check; the check stops downstream assets; the TTL sensor and teardown job."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from synth_pipeline.defs.generation.assets import shard_manifest, shard_partitions, synthetic_shards
+from synth_pipeline.defs.lifecycle.jobs import teardown_job, ttl_teardown_job
+from synth_pipeline.defs.lifecycle.sensors import ttl_sensor
+from synth_pipeline.defs.loading.assets import loaded_schema
+from synth_pipeline.defs.loading.checks import loaded_schema_integrity
+from synth_pipeline.defs.loading.resources import PerfTarget
+from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
+from synth_pipeline.loader.load import load_shards
+from synth_pipeline.paths import REFERENCE_SPEC
+from synth_pipeline_tests.loader_fixtures import database_exists, isolated_state, provisioner, shard_dir  # noqa: F401
+
+GENERATION = {"seed": 3, "messages": 6_000, "users": 40, "conversations": 50}
+
+
+@pytest.fixture
+def resources(pg_dsn: str, pg_admin_dsn: str, tmp_path: Path, monkeypatch, isolated_state) -> dict:
+    monkeypatch.setenv("SYNTH_TEST_PERF_URL", pg_dsn)
+    monkeypatch.setenv("SYNTH_TEST_ADMIN_URL", pg_admin_dsn)
+    monkeypatch.delenv("SYNTH_PERF_ENV", raising=False)
+    return {
+        "perf_target": PerfTarget(url_env="SYNTH_TEST_PERF_URL"),
+        "admin_db": PostgresDatabase(url_env="SYNTH_TEST_ADMIN_URL"),
+        "storage": PipelineStorage(root=str(tmp_path / "storage")),
+    }
+
+
+def _check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    return result.get_asset_check_evaluations()[0]
+
+
+def test_real_graph_from_shards_to_a_verified_schema(resources: dict, tmp_path: Path) -> None:
+    spec_path = tmp_path / "spec.json"
+    shutil.copy(REFERENCE_SPEC, spec_path)
+
+    @dg.asset(partitions_def=pack_partitions, name="calibrated_spec")
+    def calibrated_spec_stand_in() -> str:
+        return str(spec_path)
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
+    assert dg.materialize([calibrated_spec_stand_in], instance=instance, partition_key="2026q1", resources=resources).success
+    for key in shard_partitions.get_partition_keys():
+        assert dg.materialize([synthetic_shards, calibrated_spec_stand_in], selection=[synthetic_shards], instance=instance,
+                              partition_key=key, resources=resources,
+                              run_config={"ops": {"synthetic_shards": {"config": GENERATION}}}).success
+    assets = [shard_manifest, synthetic_shards, calibrated_spec_stand_in, loaded_schema, loaded_schema_integrity]
+    assert dg.materialize(assets, selection=[shard_manifest], instance=instance, resources=resources).success
+    result = dg.materialize(assets, selection=["loaded_schema"], instance=instance, resources=resources,
+                            run_config={"ops": {"loaded_schema": {"config": {"schema_name": "synth_dagster", "mapping": "prisma"}}}})
+    assert result.success
+    value = result.output_for_node("loaded_schema")
+    assert value["schema"] == "synth_dagster" and value["rows"]["messages"] == 6_000 and value["env"] is None
+    metadata = result.asset_materializations_for_node("loaded_schema")[0].metadata
+    assert metadata["total_rows"].value == sum(value["rows"].values())
+    check = _check_result(result)
+    assert check.passed and check.metadata["checks"].value["identity.real_email_count"] == 0
+
+
+def test_blocking_integrity_check_stops_downstream_assets(resources: dict, shard_dir: Path, pg_dsn: str) -> None:
+    @dg.asset(name="shard_manifest")
+    def shard_manifest_stand_in() -> str:
+        return str(shard_dir / "manifest.json")
+
+    @dg.asset(ins={"loaded_schema": dg.AssetIn()})
+    def downstream_probe(loaded_schema: dict) -> str:
+        return loaded_schema["schema"]
+
+    assets = [shard_manifest_stand_in, loaded_schema, loaded_schema_integrity, downstream_probe]
+    config = {"ops": {"loaded_schema": {"config": {"schema_name": "synth_blocking"}}}}
+    first = dg.materialize(assets, resources=resources, run_config=config)
+    assert first.success and _check_result(first).passed
+    assert first.asset_materializations_for_node("downstream_probe")
+    with psycopg.connect(pg_dsn) as conn:  # break the identity contract behind the loader's back
+        conn.execute("INSERT INTO synth_blocking.users VALUES (9999, 'real.person@example.com', 'synuser9999', 'User', "
+                     "'9999', NULL, 'web', true, now())")
+    second = dg.materialize(assets, resources=resources, run_config=config, raise_on_error=False)
+    check = _check_result(second)
+    assert not check.passed and set(check.metadata["failed"].value) == {"rows.users", "identity.real_email_count"}
+    assert not second.asset_materializations_for_node("downstream_probe")
+    assert "real.person" not in str(check.metadata)
+
+
+def test_ttl_sensor_requests_a_teardown_per_expired_load(resources: dict, shard_dir: Path, pg_dsn: str) -> None:
+    load_shards(shard_dir, pg_dsn, "synth_ttl_sensor", ttl_days=0)
+    load_shards(shard_dir, pg_dsn, "synth_ttl_fresh", ttl_days=30)
+    evaluation = ttl_sensor(dg.build_sensor_context())
+    assert isinstance(evaluation, dg.SensorResult)
+    [request] = evaluation.run_requests
+    config = request.run_config["ops"]["drop_expired_load"]["config"]
+    assert config["schema_name"] == "synth_ttl_sensor" and config["env"] == ""
+    assert request.run_key == f"ttl-{config['run_id']}-synth_ttl_sensor"
+    assert "password" not in config["target"]
+    assert ttl_teardown_job.execute_in_process(run_config=request.run_config, resources=resources).success
+    with psycopg.connect(pg_dsn) as conn:
+        schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'synth_ttl%'")}
+    assert schemas == {"synth_ttl_fresh"}
+    assert isinstance(ttl_sensor(dg.build_sensor_context()), dg.SkipReason)
+
+
+def _teardown(resources: dict, **config) -> dg.ExecuteInProcessResult:
+    return teardown_job.execute_in_process(run_config={"ops": {"teardown_op": {"config": config}}}, resources=resources,
+                                           raise_on_error=False)
+
+
+def test_teardown_job_needs_the_name_typed_back(resources: dict, shard_dir: Path, pg_dsn: str, pg_admin_dsn: str,
+                                                provisioner) -> None:
+    load_shards(shard_dir, pg_dsn, "synth_job_td")
+    refused = _teardown(resources, schema_name="synth_job_td", target=pg_dsn, confirm="synth_other")
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "--confirm must repeat the schema name" in failure.event_specific_data.error.to_string()
+    assert _teardown(resources, schema_name="synth_job_td", target=pg_dsn, confirm="synth_job_td").success
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT to_regnamespace('synth_job_td')").fetchone()[0] is None
+    provisioner("dev", pg_admin_dsn)
+    assert not _teardown(resources, env="dev").success
+    assert database_exists(pg_admin_dsn, "chat_perf_dev")
+    assert _teardown(resources, env="dev", confirm="dev").success
+    assert not database_exists(pg_admin_dsn, "chat_perf_dev")
