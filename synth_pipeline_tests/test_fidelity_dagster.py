@@ -101,3 +101,15 @@ def test_query_baselines_materializes_with_the_before_after_table(databases, tmp
     metadata = result.asset_materializations_for_node("query_baselines")[0].metadata
     assert "conversation_latest_page[heavy_room]" in metadata["baselines"].value
     assert metadata["plans_changed"].value >= 1 and "plain DSN" in metadata["roles"].value
+
+
+def test_the_reports_definitions_load_next_to_their_upstream(tmp_path):
+    from synth_pipeline.defs.reports import RESOURCES
+
+    upstream = _upstream(tmp_path / "pack.json", "synth_x")
+    defs = dg.Definitions(assets=[*upstream, fidelity_report, query_baselines],
+                          resources={**RESOURCES, "storage": PipelineStorage(root=str(tmp_path))})
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("loaded_schema") in graph.get(dg.AssetKey("fidelity_report")).parent_keys
+    assert dg.AssetKey("loaded_schema") in graph.get(dg.AssetKey("query_baselines")).parent_keys
