@@ -15,7 +15,8 @@ import pytest
 
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
 from synth_pipeline.defs.reports.assets import FIDELITY_CHECK, fidelity_report, query_baselines
-from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
+from synth_pipeline.defs.loading.resources import PerfTarget
+from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.sampler.core import sample_pack, write_pack
 from synth_pipeline.sampler.fake_production import build_fake_production
@@ -53,13 +54,14 @@ def _upstream(pack_path, schema):
 def _materialize(databases, tmp_path, monkeypatch, schema, run_config=None, selection="fidelity_report"):
     dsn, pack = databases
     monkeypatch.setenv(PERF_URL_ENV, dsn)
+    monkeypatch.delenv("SYNTH_PERF_ENV", raising=False)
     monkeypatch.setenv(SALT_ENV, SALT)
     monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "no-secrets"))
     validated_pack, calibrated_spec, loaded_schema = _upstream(pack, schema)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
     resources = {"storage": PipelineStorage(root=str(tmp_path / "artifacts")),
-                 "perf_db": PostgresDatabase(url_env=PERF_URL_ENV)}
+                 "perf_target": PerfTarget(url_env=PERF_URL_ENV)}
     assert dg.materialize([validated_pack, calibrated_spec], partition_key="2026q1", instance=instance,
                           resources=resources).success
     assets = [validated_pack, calibrated_spec, loaded_schema, fidelity_report, query_baselines]
@@ -104,11 +106,9 @@ def test_query_baselines_materializes_with_the_before_after_table(databases, tmp
 
 
 def test_the_reports_definitions_load_next_to_their_upstream(tmp_path):
-    from synth_pipeline.defs.reports import RESOURCES
-
     upstream = _upstream(tmp_path / "pack.json", "synth_x")
     defs = dg.Definitions(assets=[*upstream, fidelity_report, query_baselines],
-                          resources={**RESOURCES, "storage": PipelineStorage(root=str(tmp_path))})
+                          resources={"perf_target": PerfTarget(), "storage": PipelineStorage(root=str(tmp_path))})
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert dg.AssetKey("loaded_schema") in graph.get(dg.AssetKey("fidelity_report")).parent_keys

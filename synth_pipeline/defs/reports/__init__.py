@@ -1,5 +1,6 @@
 """Dagster definitions of the reports stage: `fidelity_report` (with its threshold check) and
-`query_baselines`, both after `loaded_schema` (thin shells over synth_pipeline.reports).
+`query_baselines`, both after `loaded_schema` (thin shells over synth_pipeline.reports), measuring
+the loading stage's `perf_target`.
 
 An asset input from an asset the code location does not define makes the location fail to load,
 so both are registered once the loading stage defines `loaded_schema` and the calibration stage
@@ -10,12 +11,8 @@ import dagster as dg
 
 from synth_pipeline.defs import calibration, loading
 from synth_pipeline.defs.reports.assets import fidelity_report, query_baselines
-from synth_pipeline.defs.resources import PostgresDatabase
 
 ASSETS = [fidelity_report, query_baselines]
-# The perf database the loaded schema lives in (SYNTH_PERF_URL; unset: SYNTH_DATABASE_URL, then
-# the embedded server). With a provisioned environment the roles come from its secrets file.
-RESOURCES = {"perf_db": PostgresDatabase(url_env="SYNTH_PERF_URL")}
 
 
 def _defines(defs: dg.Definitions, key: str) -> bool:
@@ -24,7 +21,7 @@ def _defines(defs: dg.Definitions, key: str) -> bool:
 
 
 defs = (
-    dg.Definitions(assets=ASSETS, resources=RESOURCES)
+    dg.Definitions(assets=ASSETS)  # the perf_target resource comes with the loading stage
     if _defines(loading.defs, "loaded_schema") and _defines(calibration.defs, "calibrated_spec")
     else dg.Definitions()
 )

@@ -11,15 +11,16 @@ Thin shells over `synth_pipeline.reports`:
 - `query_baselines` runs the hot-path catalog before and after the recommended indexes, with the
   provisioned read-only role for measurements and the owner role for index changes when the load
   went into a provisioned environment, and attaches the before/after table.
-Both measure the database of the `perf_db` resource; the schema, mapping and environment come
-from the `loaded_schema` value.
+Both measure the database of the loader's `perf_target` resource (a provisioned environment's
+secrets, or SYNTH_PERF_URL); the schema, mapping and environment come from the `loaded_schema` value.
 """
 
 from typing import Any
 
 import dagster as dg
 
-from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
+from synth_pipeline.defs.loading.resources import PerfTarget
+from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.errors import SynthError
 
 FIDELITY_CHECK = "fidelity_above_threshold"
@@ -38,11 +39,11 @@ class BaselinesConfig(dg.Config):
     keep_indexes: bool = False
 
 
-def _measure_dsn(perf_db: PostgresDatabase, env: str | None) -> str:
+def _measure_dsn(perf_target: PerfTarget, env: str | None) -> str:
     """The read-only role of a provisioned environment when there is one, else the resource's DSN."""
     from synth_pipeline.reports.baselines import resolve_roles
 
-    return resolve_roles(perf_db.dsn(), env).measure_dsn
+    return resolve_roles(perf_target.dsn(), env).measure_dsn
 
 
 def _failure(exc: SynthError) -> dg.Failure:
@@ -63,7 +64,7 @@ def _failure(exc: SynthError) -> dg.Failure:
     "(KS, total variation, relative error, cardinality shape), overall score, overlaid plots, and the spec "
     "parameter behind every low metric. Value: the report JSON's path.",
 )
-def fidelity_report(context: dg.AssetExecutionContext, config: FidelityConfig, perf_db: PostgresDatabase,
+def fidelity_report(context: dg.AssetExecutionContext, config: FidelityConfig, perf_target: PerfTarget,
                     storage: PipelineStorage, loaded_schema: Any, validated_pack: str, calibrated_spec: str):
     from synth_pipeline.reports.loaded import LoadedSchemaRef, fidelity_of_loaded_schema
     from synth_pipeline.reports.plots import score_table_markdown
@@ -71,7 +72,7 @@ def fidelity_report(context: dg.AssetExecutionContext, config: FidelityConfig, p
     try:
         ref = LoadedSchemaRef.from_value(loaded_schema)
         out_dir = storage.path("fidelity", ref.schema, "fidelity.json").parent
-        run = fidelity_of_loaded_schema(validated_pack, _measure_dsn(perf_db, ref.env), ref, out_dir,
+        run = fidelity_of_loaded_schema(validated_pack, _measure_dsn(perf_target, ref.env), ref, out_dir,
                                         threshold=config.threshold, min_metric=config.min_metric, spec=calibrated_spec)
     except SynthError as exc:
         raise _failure(exc) from None
@@ -111,7 +112,7 @@ def fidelity_report(context: dg.AssetExecutionContext, config: FidelityConfig, p
     "heavy-room scan) with EXPLAIN ANALYZE before and after the recommended indexes, their size and write cost, "
     "and regressions against the previous run. Value: the run's JSON path.",
 )
-def query_baselines(context: dg.AssetExecutionContext, config: BaselinesConfig, perf_db: PostgresDatabase,
+def query_baselines(context: dg.AssetExecutionContext, config: BaselinesConfig, perf_target: PerfTarget,
                     storage: PipelineStorage, loaded_schema: Any) -> dg.Output[str]:
     from synth_pipeline.reports.baselines import BaselineOptions, run_baselines
     from synth_pipeline.reports.loaded import LoadedSchemaRef
@@ -121,7 +122,7 @@ def query_baselines(context: dg.AssetExecutionContext, config: BaselinesConfig, 
     try:
         ref = LoadedSchemaRef.from_value(loaded_schema)
         out_dir = storage.path("baselines", ref.schema, "runs").parent
-        result = run_baselines(perf_db.dsn(), ref.schema, mapping_name=ref.mapping, out_dir=out_dir, options=options,
+        result = run_baselines(perf_target.dsn(), ref.schema, mapping_name=ref.mapping, out_dir=out_dir, options=options,
                                env=ref.env)
     except SynthError as exc:
         raise _failure(exc) from None
