@@ -3,7 +3,6 @@ integrity check; the check stops downstream assets; the TTL sensor and teardown 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -16,11 +15,10 @@ from synth_pipeline.defs.lifecycle.sensors import ttl_sensor
 from synth_pipeline.defs.loading.assets import loaded_schema
 from synth_pipeline.defs.loading.checks import loaded_schema_integrity
 from synth_pipeline.defs.loading.resources import PerfTarget
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
 from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
 from synth_pipeline.loader.load import load_shards
-from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline_tests.loader_fixtures import database_exists, isolated_state, provisioner, shard_dir  # noqa: F401
+from synth_pipeline_tests.test_generator_dagster import setup  # noqa: F401  (calibrated_spec stand-in)
 
 GENERATION = {"seed": 3, "messages": 6_000, "users": 40, "conversations": 50}
 
@@ -41,17 +39,9 @@ def _check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
     return result.get_asset_check_evaluations()[0]
 
 
-def test_real_graph_from_shards_to_a_verified_schema(resources: dict, tmp_path: Path) -> None:
-    spec_path = tmp_path / "spec.json"
-    shutil.copy(REFERENCE_SPEC, spec_path)
-
-    @dg.asset(partitions_def=pack_partitions, name="calibrated_spec")
-    def calibrated_spec_stand_in() -> str:
-        return str(spec_path)
-
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
-    assert dg.materialize([calibrated_spec_stand_in], instance=instance, partition_key="2026q1", resources=resources).success
+def test_real_graph_from_shards_to_a_verified_schema(setup, resources: dict) -> None:
+    instance, generation_resources, calibrated_spec_stand_in, _ = setup  # the generator tests' stand-in spec
+    resources = {**resources, **generation_resources}
     for key in shard_partitions.get_partition_keys():
         assert dg.materialize([synthetic_shards, calibrated_spec_stand_in], selection=[synthetic_shards], instance=instance,
                               partition_key=key, resources=resources,
