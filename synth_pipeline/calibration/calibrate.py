@@ -106,23 +106,22 @@ def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
     return document
 
 
-def load_pack(path: str | Path) -> tuple[MetricsPack, str]:
-    document = read_json_document(path, METRICS_PACK_SCHEMA, "metrics pack")
+def load_model(path: str | Path, model, schema_path: Path, what: str):
+    """`read_json_document`, then the pydantic model (whose finer rules the schema may not carry)."""
+    document = read_json_document(path, schema_path, what)
     try:
-        pack = MetricsPack.model_validate(document)
-    except ValidationError as exc:  # the schema admits it, the model's finer rules do not
+        return model.model_validate(document)
+    except ValidationError as exc:
         first = exc.errors()[0]
-        raise SynthError(f"{path}: not a valid metrics pack: {_json_path(first['loc'])}: {first['type']}") from None
-    return pack, sha256_file(path)
+        raise SynthError(f"{path}: not a valid {what}: {_json_path(first['loc'])}: {first['type']}") from None
+
+
+def load_pack(path: str | Path) -> tuple[MetricsPack, str]:
+    return load_model(path, MetricsPack, METRICS_PACK_SCHEMA, "metrics pack"), sha256_file(path)
 
 
 def load_spec(path: str | Path) -> DistributionSpec:
-    document = read_json_document(path, DISTRIBUTION_SPEC_SCHEMA, "distribution spec")
-    try:
-        return DistributionSpec.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SynthError(f"{path}: not a valid distribution spec: {_json_path(first['loc'])}: {first['type']}") from None
+    return load_model(path, DistributionSpec, DISTRIBUTION_SPEC_SCHEMA, "distribution spec")
 
 
 def spec_document(spec: DistributionSpec) -> dict:
