@@ -3,11 +3,12 @@
 The criterion (stated in every `gof`): each candidate family is fitted by maximising the
 multinomial log-likelihood of the histogram counts (`binned.log_likelihood`); the candidate with
 the lowest AIC = 2k - 2 log L wins (among candidates within AIC_PARSIMONY = 2 of the lowest, the
-one with the fewest parameters: a mixture that gains less than that is noise). Its goodness of fit is the KS distance between its CDF and
-the histogram's CDF at the bin edges. When that distance exceeds the tolerance (`KS_TOLERANCE`,
-widened to `KS_NOISE / sqrt(n)` for small histograms, the 1% critical value of the KS test), or a
-parameter-specific check fails (heavy-room tail, burst coefficient), the parameter falls back to
-the `empirical` quantile function of the histogram, which matches it at every edge.
+one with the fewest parameters: a mixture that gains less than that is noise). Its goodness of
+fit is the KS distance between its CDF and the histogram's CDF at the bin edges. When that
+distance exceeds the tolerance (`KS_TOLERANCE`, widened to `KS_NOISE / sqrt(n)` for small
+histograms, the 1% critical value of the KS test), or a parameter-specific check fails (mean,
+heavy-room tail, burst coefficient), the parameter falls back to the `empirical` quantile
+function of the histogram, which matches it at every edge.
 
 Degenerate histograms get degenerate fits instead of an optimiser run: all mass in one integer
 -> `constant`; all mass in one wider bin, or every bin suppressed -> `empirical` through the pack's
