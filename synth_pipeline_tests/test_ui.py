@@ -115,19 +115,32 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def _render(chromium: str, profile: Path, url: str, screenshot: Path | None = None) -> str:
+    args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    dom = subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    if screenshot is not None:
+        subprocess.run([*args, f"--screenshot={screenshot}", url], capture_output=True, timeout=180, check=True)
+    return dom.stdout
+
+
 def test_asset_graph_page_renders_in_chromium(webserver: int, tmp_path: Path) -> None:
     chromium = _chromium()
     if chromium is None:
         pytest.skip("Debian's chromium is not installed and could not be installed (apt-get unavailable)")
     # The first visit from localhost shows a community sign-up dialog over the graph; mark it seen.
     _graphql(webserver, "mutation { setNuxSeen }")
-    url = f"http://127.0.0.1:{webserver}/asset-groups"
-    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
-    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, *profile, "--dump-dom", url], capture_output=True, text=True, timeout=180)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    for path in _expected_assets():
-        assert path[-1] in dom.stdout, f"asset {path[-1]} not rendered on the asset graph page"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "asset-graph.png"
-    subprocess.run([chromium, *CHROMIUM_FLAGS, *profile, f"--screenshot={shot}", url], capture_output=True, timeout=180, check=True)
+    # The global lineage draws one box per asset group (one group per stage) ...
+    graph_dom = _render(chromium, tmp_path / "profile", f"http://127.0.0.1:{webserver}/asset-groups", shot)
+    repo = defs.get_repository_def()
+    groups = {repo.asset_graph.get(key).group_name for key in repo.asset_graph.get_all_asset_keys()}
+    assert groups, "the code location defines no assets"
+    for group in groups:
+        assert group in graph_dom, f"asset group {group} not rendered on the asset graph page"
     assert shot.exists() and shot.stat().st_size > 10_000
+    # ... and the catalog lists every asset by name.
+    catalog_dom = _render(chromium, tmp_path / "profile", f"http://127.0.0.1:{webserver}/assets")
+    for path in _expected_assets():
+        assert path[-1] in catalog_dom, f"asset {path[-1]} not rendered in the asset catalog"
