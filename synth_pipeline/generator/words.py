@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORDS, WORD_SEPARATOR
 
 BUFFER_BYTES = 8 << 20
+MAX_MESSAGE_CHARS = 1_000_000  # longer drawn lengths are cut here (a chunk must fit in half the buffer)
 WORD_BUFFER_SEED = 20_260_105  # fixed: the buffer is a constant of the generator, not of a run
 # A chunk of messages starts in the first half of the buffer and covers at most this much of it,
 # minus a margin for the drift that snapping very short messages to whole words can cause.
@@ -114,7 +115,7 @@ def _chunk(buffer: WordBuffer, lengths: np.ndarray, start_word: int) -> pa.Strin
 def content_column(lengths: np.ndarray, rng: np.random.Generator) -> pa.ChunkedArray:
     """One string per entry of `lengths` (characters, >= 1), whole neutral words only."""
     buffer = word_buffer()
-    lengths = np.asarray(lengths, dtype=np.int64)
+    lengths = np.clip(np.asarray(lengths, dtype=np.int64), 1, MAX_MESSAGE_CHARS)
     first_half_words = int(np.searchsorted(buffer.starts, buffer.data.size // 2))
     chunks: list[tuple[int, pa.Array]] = []
     pending = [(0, lengths.size)]
@@ -125,8 +126,6 @@ def content_column(lengths: np.ndarray, rng: np.random.Generator) -> pa.ChunkedA
         # Split so that every chunk's text fits in half the buffer.
         ends = np.cumsum(lengths[lo:hi] + 1)
         fit = int(np.searchsorted(ends, buffer.chunk_capacity, side="right"))
-        if fit == 0:
-            raise ValueError(f"message length {int(lengths[lo])} exceeds the word buffer")
         if fit < hi - lo:
             pending.append((lo + fit, hi))
             hi = lo + fit
