@@ -260,6 +260,8 @@ def _conversation_sizes(spec: DistributionSpec, sizes: Sizes, rng: np.random.Gen
     if n_heavy and heavy_messages < n_heavy * (threshold + 1):  # too few messages for that many heavy rooms
         n_heavy = heavy_messages // (threshold + 1)
         heavy_messages = heavy_messages if n_heavy else 0
+    if n_heavy and n_msg - heavy_messages < n_conv - n_heavy:  # heavy rooms would starve the others
+        n_heavy, heavy_messages = 0, 0
     n_light, light_messages = n_conv - n_heavy, n_msg - heavy_messages
     if n_light == 0 and light_messages:
         heavy_messages, light_messages = n_msg, 0
