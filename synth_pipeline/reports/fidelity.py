@@ -120,6 +120,12 @@ def _mix(*attrs: str) -> Callable[[MetricsPack], dict[str, float] | None]:
     return get
 
 
+def _read_trials(pack: MetricsPack) -> int:
+    """Messages the read metrics describe: all of the window's, or the sampler's subsample of them."""
+    share = getattr(pack.metrics.reads, "sampled_share", 1.0) if pack.metrics.reads is not None else 1.0
+    return int(round(pack.totals.messages * share))
+
+
 def _hour_of_week(pack: MetricsPack) -> dict[str, float]:
     return {f"h{h:03d}": float(c) for h, c in enumerate(pack.metrics.hour_of_week.counts)}
 
@@ -149,7 +155,7 @@ METRICS: tuple[MetricDef, ...] = (
         for kind in ("image", "video", "audio", "file")
     ),
     MetricDef("reads.share_of_messages_read", "scalar", _path("reads", "share_of_messages_read"),
-              trials=lambda pack: pack.totals.messages),
+              trials=lambda pack: _read_trials(pack)),
     MetricDef("reads.reads_per_message", "cardinality", _path("reads", "reads_per_message")),
     MetricDef("reads.latency_seconds", "shape", _path("reads", "latency_seconds")),
 )
