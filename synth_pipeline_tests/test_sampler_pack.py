@@ -162,3 +162,23 @@ def test_micro_counts_keep_exact_moments() -> None:
     assert described.percentiles.p50 == pytest.approx(exact.percentiles.p50, rel=0.006)
     assert described.histogram.edges == exact.histogram.edges
     assert np.abs(np.array(described.histogram.counts) - exact.histogram.counts).sum() <= 0.03 * values.size
+
+
+def test_large_sources_measure_receipts_on_a_systematic_sample(source, monkeypatch) -> None:
+    from synth_pipeline.sampler import core
+
+    dsn = source[0]
+    monkeypatch.setattr(core, "RECEIPT_SAMPLE_MESSAGES", 10_000)  # 30,000 messages -> every 3rd id
+    sampled = sample_pack(dsn, salt=SALT)
+    pack = sampled.pack
+    reads = raw_values(dsn, pack, f"""
+        SELECT count(r.message_id) FROM messages m LEFT JOIN message_reads r ON r.message_id = m.id
+        WHERE m.{WINDOW} AND mod(m.id, 3) = 0 GROUP BY m.id""")
+    latency = raw_values(dsn, pack, f"""
+        SELECT extract(epoch FROM r.read_at - m.created_at) FROM message_reads r JOIN messages m ON m.id = r.message_id
+        WHERE m.{WINDOW} AND mod(m.id, 3) = 0""")
+    assert pack.metrics.reads.sampled_share == pytest.approx(1 / 3)
+    _same(pack.metrics.reads.reads_per_message, distribution_from_values(reads, "reads"))
+    assert pack.metrics.reads.latency_seconds.count == latency.size
+    assert pack.totals.reads == 3 * latency.size
+    assert [r.name for r in sampled.statements].count("reads") == 1  # the sample is not sliced

@@ -118,6 +118,11 @@ class Reads(StrictModel):
     share_of_messages_read: Share
     reads_per_message: Distribution = Field(description="Receipts per message, over all messages (zeros included)")
     latency_seconds: Distribution = Field(description="read_at - message created_at")
+    sampled_share: Share = Field(
+        1.0,
+        description="Share of the window's messages these receipt metrics describe: 1 = all; below 1 the sampler "
+        "measured the messages whose id is a multiple of round(1 / sampled_share) (large sources)",
+    )
 
 
 class Metrics(StrictModel):

@@ -113,6 +113,7 @@ class PackBuilder:
     fine: FineRows
     ledger: PrivacyLedger
     parts: dict[str, bool]
+    receipt_modulus: int = 1
     window_messages: int = 0
 
     def message_length(self) -> Distribution:
@@ -200,15 +201,21 @@ class PackBuilder:
             return None
         per_message = self.fine.counts("reads_per_message")
         read = per_message.total
+        sampled = self.receipt_sample_messages()
         with_zeros = IntegerCounts.from_pairs(
-            dict(zip(per_message.values.tolist(), per_message.counts.tolist())) | {0.0: max(self.window_messages - read, 0)}
+            dict(zip(per_message.values.tolist(), per_message.counts.tolist())) | {0.0: max(sampled - read, 0)}
         )
         latency = self.fine.micro("seconds", "read_latency", "read_latency_stats")
         return Reads(
-            share_of_messages_read=_share(read, self.window_messages),
+            share_of_messages_read=_share(read, sampled),
             reads_per_message=with_zeros.describe("reads", "reads_per_message", self.ledger),
             latency_seconds=latency.describe("read_latency", self.ledger) if latency else empty_distribution("seconds"),
+            sampled_share=1.0 / self.receipt_modulus,
         )
+
+    def receipt_sample_messages(self) -> int:
+        """Window messages in the receipt sample (all of them when the modulus is 1)."""
+        return int(sum(r.v_sum or 0 for r in self.fine.rows("message_length")))
 
     def attachments(self) -> Attachments | None:
         if not self.parts["attachments"]:
@@ -259,7 +266,8 @@ class PackBuilder:
             messages=self.window_messages,
             participants=int(sum(r.v_sum or 0 for r in self.fine.rows("conversation_kind"))),
             attachments=int(attachments.value_sum) if self.parts["attachments"] else None,
-            reads=(int(reads[0].n) if reads else 0) if self.parts["reads"] else None,
+            # an estimate (sample x modulus) when receipts were sampled
+            reads=(int(reads[0].n) * self.receipt_modulus if reads else 0) if self.parts["reads"] else None,
         )
 
 

@@ -40,7 +40,8 @@ def _sample(args: argparse.Namespace) -> int:
     result = sample_pack(
         args.source_url, mapping=args.mapping, schema=args.schema, window_days=args.window_days,
         min_cell_size=args.min_cell_size, epsilon=args.epsilon, contribution_bound=args.contribution_bound,
-        salt=salt, session=SessionSettings(statement_timeout_s=args.statement_timeout, work_mem_mb=args.work_mem_mb),
+        salt=salt, session=SessionSettings(statement_timeout_s=args.statement_timeout, work_mem_mb=args.work_mem_mb,
+                                           jobs=args.jobs),
     )
     pack_path, manifest_path = write_pack(result, args.out)
     totals, privacy = result.pack.totals, result.pack.privacy
@@ -91,6 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --epsilon: at most this many rows per user and source (default 10)")
     sample.add_argument("--statement-timeout", type=_positive_int, default=1800, metavar="SECONDS",
                         help="statement_timeout of the sampler's session (default 1800)")
+    sample.add_argument("--jobs", type=_positive_int, default=2,
+                        help="concurrent read-only sessions sharing one snapshot (default 2)")
     sample.add_argument("--work-mem-mb", type=_positive_int, default=128, help="work_mem of the session in MB (default 128)")
     sample.set_defaults(handler=_sample)
 

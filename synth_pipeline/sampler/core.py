@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -47,6 +48,11 @@ METRIC_LABELS = frozenset({
 })
 # The only text a statement may return: metric names, enum labels (and 16-hex tokens).
 ALLOWED_LABELS = METRIC_LABELS | set(DEVICES) | set(CONVERSATION_KINDS) | set(ATTACHMENT_KINDS)
+MAX_JOBS = 16
+# Receipts are measured on all messages of sources up to this size; above it, on the messages
+# whose id is a multiple of k = ceil(messages / this): a systematic sample whose receipts are
+# found through the receipts' primary key instead of a join of the whole table (docs/sampler.md).
+RECEIPT_SAMPLE_MESSAGES = 200_000
 SESSION_STATEMENTS = frozenset({"export_snapshot", "import_snapshot"})
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
@@ -127,26 +133,35 @@ def _parts(mapping: Mapping) -> Parts:
     )
 
 
-def _window(executor: AggregateExecutor, statements: Statements, window_days: int) -> Window:
-    (end_epoch,), = executor.run("window_end", statements.window_end())
+def _window(executor: AggregateExecutor, statements: Statements, window_days: int) -> tuple[Window, int]:
+    """The window, and the receipt-sample modulus k (receipts of messages whose id is a multiple of k)."""
+    (end_epoch, messages_total), = executor.run("window_end", statements.window_end())
     if end_epoch is None:
         table = statements.mapping.table_name("messages")
         raise SynthError(f"empty window: {statements.schema}.{table} has no messages; sample a database with data")
     end = datetime.fromtimestamp(float(end_epoch), tz=timezone.utc)
-    return Window(days=window_days, start=_iso(end - timedelta(days=window_days)), end=_iso(end))
+    modulus = max(1, math.ceil(int(messages_total) / RECEIPT_SAMPLE_MESSAGES))
+    return Window(days=window_days, start=_iso(end - timedelta(days=window_days)), end=_iso(end)), modulus
 
 
 def _aggregate_rows(executor: AggregateExecutor, statements: Statements, parts: Parts, params: dict,
                     slices: int) -> list[tuple]:
-    """Run the aggregate statements, each in `slices` disjoint slices (frequency tables add up)."""
-    plan = [("reads", statements.reads)] if parts.reads else []
-    plan += [("conversations", statements.conversations), ("message_lengths", statements.message_lengths)]
-    plan += [("attachments", statements.attachments)] if parts.attachments else []
-    plan += [("message_senders", statements.message_senders)]
-    tasks = [
-        Task(name, build(), {**params, "slices": slices, "slice": i} if slices > 1 else params)
-        for name, build in plan for i in range(slices)
-    ]
+    """Run the aggregate statements concurrently over the sessions, longest first.
+
+    The ordered pass over each conversation's messages (a window function, which PostgreSQL runs
+    in one process) runs as `slices` disjoint slices that add up; the scans and joins are left to
+    PostgreSQL's own parallel query, where slicing would only read a table once per slice.
+    """
+    plan = [("message_times", slices)]
+    plan += [("reads", 1 if statements.receipt_sampled else slices)] if parts.reads else []
+    plan += [("message_lengths", 1)]
+    plan += [("attachments", 1)] if parts.attachments else []
+    plan += [("conversations", 1), ("message_senders", 1)]
+    tasks = []
+    for name, count in plan:
+        statement = getattr(dataclasses.replace(statements, sliced=count > 1), name)()
+        tasks += [Task(name, statement, {**params, "slices": count, "slice": i} if count > 1 else params)
+                  for i in range(count)]
     tasks.append(Task("population", statements.population(), params))
     return [row for rows in executor.run_all(tasks) for row in rows]
 
@@ -162,6 +177,8 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
                 salt: Salt | None = None, session: SessionSettings = SessionSettings()) -> SampleResult:
     """Sample a metrics pack and its mapping manifest from the source database at `dsn`."""
     _check_options(schema, window_days, min_cell_size, epsilon, contribution_bound)
+    if not 1 <= session.jobs <= MAX_JOBS:
+        raise SynthError(f"--jobs must be between 1 and {MAX_JOBS} (got {session.jobs})")
     salt = salt or salt_from_env()
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     # Slices of one statement must not split a contribution-bound partition (a sender's messages).
@@ -170,8 +187,9 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
         executor = AggregateExecutor(conn, allowed_labels=frozenset(ALLOWED_LABELS))
         present = _present_mapping(executor, mapping, schema)
         parts = _parts(present)
-        statements = Statements(present, schema, bounded=epsilon is not None, sliced=slices > 1)
-        window = _window(executor, statements, window_days)
+        statements = Statements(present, schema, bounded=epsilon is not None)
+        window, receipt_modulus = _window(executor, statements, window_days)
+        statements = dataclasses.replace(statements, receipt_sampled=receipt_modulus > 1)
         inner, outer = salt.pad_keys()
         params = {
             "window_start": datetime.strptime(window.start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
@@ -180,6 +198,7 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
             "bytes_floor": CONTINUOUS_FLOOR["bytes"],
             "micro_bins_per_e": MICRO_BINS_PER_E,
             "heavy_room_threshold": HEAVY_ROOM_THRESHOLD,
+            "receipt_modulus": receipt_modulus,
             "hmac_inner_key": inner,
             "hmac_outer_key": outer,
         }
@@ -198,7 +217,7 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
         releases=releases_for(parts.model_dump()) if epsilon is not None else [],
         rng=_noise_rng(salt, rows) if epsilon is not None else None,
     )
-    builder = PackBuilder(FineRows(rows), ledger, parts.model_dump())
+    builder = PackBuilder(FineRows(rows), ledger, parts.model_dump(), receipt_modulus=receipt_modulus)
     metrics, totals = builder.metrics_and_totals()
     if totals.messages == 0:
         raise SynthError(f"empty window: no messages in the {window_days} days up to {window.end}; widen --window-days")

@@ -44,6 +44,8 @@ from synth_pipeline.schema.mapping import Mapping, TableMapping, load_mapping
 
 log = logging.getLogger(__name__)
 
+# Bumped whenever the same seed and size would give different data (benchmarks cache databases by it).
+FAKE_PRODUCTION_VERSION = 2
 DEFAULT_END = datetime(2026, 11, 2, tzinfo=timezone.utc)
 FAKER_LOCALES = ("en_US", "de_DE", "fr_FR", "es_ES")
 MIME_TYPES = {

@@ -23,7 +23,7 @@ WINDOW_MESSAGES = """\
 SELECT m.{m_id} AS id, m.{m_conversation_id} AS conversation_id, m.{m_sender_id} AS sender_id,
        m.{m_content} AS content, {m_device} AS device, m.{m_created_at} AS created_at
 FROM {messages} AS m
-WHERE m.{m_created_at} > %(window_start)s AND m.{m_created_at} <= %(window_end)s{slice}"""
+WHERE m.{m_created_at} > %(window_start)s AND m.{m_created_at} <= %(window_end)s{slice}{sample}"""
 
 PARTICIPANTS = """\
 SELECT p.{p_conversation_id} AS conversation_id, p.{p_user_id} AS user_id
@@ -37,7 +37,10 @@ SELECT r.{r_message_id} AS message_id, r.{r_user_id} AS user_id, r.{r_read_at} A
        wm.created_at AS message_created_at
 FROM {reads} AS r
 JOIN ({window_messages}) AS wm ON wm.id = r.{r_message_id}
-WHERE r.{r_read_at} > %(window_start)s - interval '1 day'{slice}"""
+WHERE r.{r_read_at} > %(window_start)s - interval '1 day'{slice}{sample}"""
+
+# The receipt sample of large sources: messages whose id is a multiple of %(receipt_modulus)s.
+RECEIPT_SAMPLE = " AND mod({key}, %(receipt_modulus)s::bigint) = 0"
 
 ATTACHMENTS_OF_WINDOW = """\
 SELECT a.{a_id} AS id, a.{a_message_id} AS message_id, {a_kind} AS kind, a.{a_size_bytes}::float8 AS size,
@@ -117,6 +120,7 @@ class Statements:
     schema: str
     bounded: bool = False
     sliced: bool = False
+    receipt_sampled: bool = False  # receipts measured on the messages of the receipt sample only
 
     def _table(self, logical: str) -> sql.Identifier:
         return self.mapping.table(self.schema, logical)
@@ -124,7 +128,7 @@ class Statements:
     def _col(self, logical: str, column: str) -> sql.Identifier:
         return self.mapping.column(logical, column)
 
-    def window_messages(self, slice_key: str | None = None) -> sql.Composed:
+    def window_messages(self, slice_key: str | None = None, receipt_sample: bool = False) -> sql.Composed:
         m = self.mapping
         device = (
             _enum_expression(sql.SQL("m.{}").format(self._col("messages", "device")), DEVICES, None)
@@ -134,6 +138,8 @@ class Statements:
         source = sql.SQL(WINDOW_MESSAGES).format(
             messages=self._table("messages"), m_device=device,
             slice=slice_filter(key, self.sliced and key is not None),
+            sample=sql.SQL(RECEIPT_SAMPLE).format(key=sql.SQL("m.{}").format(self._col("messages", "id")))
+            if receipt_sample else sql.SQL(""),
             **{f"m_{c}": self._col("messages", c) for c in ("id", "conversation_id", "sender_id", "content", "created_at")},
         )
         if self.bounded:
@@ -154,9 +160,12 @@ class Statements:
 
     def reads_of_window(self) -> sql.Composed:
         message = self._col("message_reads", "message_id")
+        sampled = self.receipt_sampled
         source = sql.SQL(READS_OF_WINDOW).format(
-            reads=self._table("message_reads"), window_messages=self.window_messages("id"),
-            slice=slice_filter(sql.SQL("r.{}").format(message), self.sliced),
+            reads=self._table("message_reads"),
+            window_messages=self.window_messages(None if sampled else "id", receipt_sample=sampled),
+            slice=slice_filter(sql.SQL("r.{}").format(message), self.sliced and not sampled),
+            sample=sql.SQL(RECEIPT_SAMPLE).format(key=sql.SQL("r.{}").format(message)) if sampled else sql.SQL(""),
             **{f"r_{c}": self._col("message_reads", c) for c in ("message_id", "user_id", "read_at")},
         )
         if self.bounded:
@@ -202,6 +211,9 @@ class Statements:
         return sql.SQL(template("population")).format(
             users=self._table("users"), conversations=self._table("conversations"), u_primary_device=primary_device
         )
+
+    def message_times(self) -> sql.Composed:
+        return sql.SQL(template("message_times")).format(window_messages=self.window_messages("conversation_id"))
 
     def conversations(self) -> sql.Composed:
         return sql.SQL(template("conversations")).format(

@@ -1,0 +1,129 @@
+"""Sampler benchmark: `sample_pack` on a 5M-message production-like database vs one full scan.
+
+Builds (once, cached as the database `synth_bench_sampler` on the embedded server or
+SYNTH_DATABASE_URL's server, rebuilt when its marker comment does not match) a FAKE production
+database of 5M messages with `fake_production.build_fake_production`, then measures in the same
+run, alternating, after one warm-up of each:
+- the reference: `SELECT count(*), sum(length(content)) FROM messages` (a plain session, server
+  defaults: the parallel sequential scan a DBA would run);
+- the sampler: `sample_pack` with its defaults (30-day window, 2 sessions on one snapshot).
+Prints both times (median of --repeat runs), rows/s over the messages table, the ratio
+sampler / reference (target <= 5) and the per-statement breakdown of the last sampler run.
+
+    python -m benchmarks sampler [--messages N] [--repeat 3] [--jobs 2] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from synth_pipeline.infra.dsn import with_database
+from synth_pipeline.infra.embedded_pg import resolve_database_url
+from synth_pipeline.sampler.core import sample_pack
+from synth_pipeline.sampler.executor import SessionSettings
+from synth_pipeline.sampler.fake_production import FAKE_PRODUCTION_VERSION, build_fake_production
+from synth_pipeline.sampler.tokens import Salt
+
+RESULTS = Path(__file__).resolve().parent / "results" / "sampler.json"
+BENCH_DATABASE = "synth_bench_sampler"
+SEED = 20_261_101
+TARGET_RATIO = 5.0
+REFERENCE_SQL = "SELECT count(*), sum(length(content)) FROM messages"
+BENCH_SALT = Salt(b"synth-pipeline-benchmark-salt-not-secret")
+
+
+def _log(message: str) -> None:
+    print(f"[bench sampler] {message}", flush=True)
+
+
+def _marker(messages: int) -> str:
+    return f"synth-pipeline sampler benchmark: fake production v{FAKE_PRODUCTION_VERSION}, {messages} messages, seed {SEED}"
+
+
+def ensure_database(admin_dsn: str, messages: int, rebuild: bool) -> tuple[str, float | None]:
+    """The cached benchmark database; (dsn, build seconds or None when it was reused)."""
+    marker = _marker(messages)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                           (BENCH_DATABASE,)).fetchone()
+        if row is not None and row[0] == marker and not rebuild:
+            return with_database(admin_dsn, BENCH_DATABASE), None
+        _log(f"building {messages:,} FAKE messages into database {BENCH_DATABASE} (cached for later runs)")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+    dsn = with_database(admin_dsn, BENCH_DATABASE)
+    started = time.monotonic()
+    report = build_fake_production(dsn, messages=messages, seed=SEED, replace=True)
+    seconds = time.monotonic() - started
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")  # a settled production table: visibility map set, statistics fresh
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(BENCH_DATABASE), sql.Literal(marker)))
+    _log(f"built in {seconds:.1f} s ({messages / seconds:,.0f} messages/s); rows: {report.rows}")
+    return dsn, seconds
+
+
+def time_reference(dsn: str) -> float:
+    with psycopg.connect(dsn) as conn:
+        started = time.monotonic()
+        conn.execute(REFERENCE_SQL).fetchone()
+        return time.monotonic() - started
+
+
+def time_sampler(dsn: str, jobs: int):
+    started = time.monotonic()
+    result = sample_pack(dsn, salt=BENCH_SALT, session=SessionSettings(jobs=jobs))
+    return time.monotonic() - started, result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks sampler")
+    parser.add_argument("--messages", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args(argv)
+
+    admin_dsn = resolve_database_url()
+    dsn, built = ensure_database(admin_dsn, args.messages, args.rebuild)
+    load_before = os.getloadavg()[0]
+    time_reference(dsn)
+    time_sampler(dsn, args.jobs)  # warm-up: both start from the same cache state
+    references, samples, result = [], [], None
+    for i in range(args.repeat):
+        references.append(time_reference(dsn))
+        seconds, result = time_sampler(dsn, args.jobs)
+        samples.append(seconds)
+        _log(f"run {i + 1}: reference {references[-1]:.2f} s, sampler {seconds:.2f} s")
+    load_after = os.getloadavg()[0]
+    reference, sampler = statistics.median(references), statistics.median(samples)
+    ratio = sampler / reference
+    per_statement: dict[str, float] = defaultdict(float)
+    for record in result.statements:
+        per_statement[record.name] += record.seconds
+    window_messages = result.pack.totals.messages
+    busy = max(load_before, load_after) > (os.cpu_count() or 1)
+    _log(f"reference  {reference:.2f} s  ({args.messages / reference:,.0f} rows/s over messages)")
+    _log(f"sampler    {sampler:.2f} s  ({args.messages / sampler:,.0f} rows/s over messages, "
+         f"{window_messages:,} messages in the window, {len(result.statements)} statements, jobs {args.jobs})")
+    _log("statement seconds (summed over slices): "
+         + ", ".join(f"{name} {seconds:.2f}" for name, seconds in per_statement.items()))
+    _log(f"ratio sampler / reference = {ratio:.2f} (target <= {TARGET_RATIO:g}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})")
+    _log(f"load average {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores"
+         + ("; the machine was busy, figures are noisy" if busy else ""))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "messages": args.messages, "window_messages": window_messages, "jobs": args.jobs, "repeat": args.repeat,
+        "reference_s": reference, "sampler_s": sampler, "ratio": ratio, "target_ratio": TARGET_RATIO,
+        "reference_runs_s": references, "sampler_runs_s": samples, "statement_s": per_statement,
+        "build_s": built, "load_average": [load_before, load_after], "cpu_count": os.cpu_count(),
+    }, indent=2) + "\n")
+    return 0
