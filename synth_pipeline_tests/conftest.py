@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,17 +23,22 @@ from synth_pipeline_tests.pg import create_database, drop_database
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_dsn() -> Iterator[str]:
     external = os.environ.get("SYNTH_DATABASE_URL")
     if external:
         yield external
         return
-    pgdata = tmp_path_factory.mktemp("embedded-pg") / "data"
+    # Not under pytest's basetemp: pytest re-creates /tmp/pytest-of-<user> with mode 0700 (another
+    # pytest session on the machine can do it while we run), and the embedded server runs as its
+    # own system user, which would then lose access to its data directory.
+    base = Path(tempfile.mkdtemp(prefix="synth-test-pg-"))
+    pgdata = base / "data"
     server = embedded_pg.ensure_server(pgdata)
     try:
         yield server.dsn
     finally:
         embedded_pg.stop_server(pgdata)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
