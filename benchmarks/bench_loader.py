@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
     }
     print(f"rows: {load['total_rows']:,} ({', '.join(f'{t} {n:,}' for t, n in load['rows'].items())})")
     print(f"COPY            {load['copy_s']:6.1f} s  {load['copy_rows_per_s'] / 1e6:5.2f} M rows/s ({args.jobs} connection(s))")
-    print(f"keys + indexes  {load['index_s']:6.1f} s  (primary keys, uniques, foreign keys, chat indexes, ANALYZE)")
+    print(f"keys + indexes  {load['index_s']:6.1f} s  (keys, uniques, chat indexes, VACUUM (ANALYZE), foreign keys)")
     for step in sorted(load["post_load_steps"], key=lambda x: -x["s"])[:8]:
         print(f"    {step['s']:5.1f} s  {step['statement'][:100]}")
     print(f"verify          {load['verify_s']:6.1f} s")
