@@ -194,7 +194,7 @@ def test_cli_json_output(production, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read metrics pack"),
+        (None, "cannot read the metrics pack"),
         ("{not json", "not valid JSON"),
         ('{"schema_version": "1.0"}', "not a valid metrics pack"),
     ],

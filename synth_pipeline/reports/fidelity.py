@@ -40,22 +40,19 @@ poor (a calibration problem) or good (then the generator or loader lost the shap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
 
 from synth_pipeline.contracts.distribution_spec import DistributionSpec
 from synth_pipeline.contracts.metrics_pack import Distribution, MetricsPack
-from synth_pipeline.errors import SynthError
+from synth_pipeline.paths import METRICS_PACK_SCHEMA
 from synth_pipeline.reports.cdf import cdf_of, ks_distance
 
 DEFAULT_THRESHOLD = 0.90
-ModelT = TypeVar("ModelT", bound=BaseModel)
 GROUPS = ("shape", "cardinality", "categorical", "scalar")
 
 # metric -> spec parameter paths that drive it (first = the main one).
@@ -357,33 +354,18 @@ def compare_packs(expected: MetricsPack, actual: MetricsPack, *, threshold: floa
 
 # --- input ----------------------------------------------------------------------------------------
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"{where}: {err['msg']}"
-
-
-def _load_model(path: str | Path, model: type[ModelT], what: str, writer: str) -> ModelT:
-    path = Path(path)
-    try:
-        document = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise SynthError(f"cannot read {what} {path}: {exc.strerror}") from None
-    except ValueError:
-        raise SynthError(f"{path}: not valid JSON; pass a {what} written by synth-pipeline {writer}") from None
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise SynthError(f"{path}: not a valid {what}: {_first_error(exc)}") from None
-
-
 def load_pack(path: str | Path) -> MetricsPack:
-    """Read and validate a metrics pack; a bad file is one SynthError line naming the field."""
-    return _load_model(path, MetricsPack, "metrics pack", "sample")
+    """Read and validate a metrics pack (its JSON Schema, then the model): a bad file is one
+    SynthError line naming the file and the JSON path, never the offending value."""
+    from synth_pipeline.calibration.calibrate import load_model
+
+    return load_model(path, MetricsPack, METRICS_PACK_SCHEMA, "metrics pack")
 
 
 def load_spec(path: str | Path) -> DistributionSpec:
-    return _load_model(path, DistributionSpec, "distribution spec", "calibrate")
+    from synth_pipeline.calibration.calibrate import load_spec as load_distribution_spec
+
+    return load_distribution_spec(path)
 
 
 # --- text -----------------------------------------------------------------------------------------
