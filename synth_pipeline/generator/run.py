@@ -9,8 +9,8 @@ machines built the partitions, without re-reading the data. Building a partition
 `manifest.json`: a directory being (re)built has no manifest until every partition is complete.
 
 `generate` streams: the main thread builds partition k+1 while a small thread pool validates and
-writes partition k (Parquet encoding, zstd, sha256 and fsync all release the GIL), so at most two
-partitions are in memory, whatever the band.
+writes partition k, and each table goes to the pool as soon as it is built (Parquet encoding,
+zstd, sha256 and fsync all release the GIL); at most two partitions are in memory, whatever the band.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from synth_pipeline.contracts.shard_manifest import Partition, ShardFile, ShardM
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_bytes, atomic_write_json
 from synth_pipeline.generator.plan import GENERATOR_VERSION, GenerationPlan, plan_generation
-from synth_pipeline.generator.tables import build_partition
+from synth_pipeline.generator.tables import build_partition, iter_partition
 from synth_pipeline.generator.timeline import iso
 from synth_pipeline.generator.validate import validate_partition
 from synth_pipeline.schema.arrow import TIMESTAMP
@@ -201,10 +201,13 @@ class _InFlight:
     futures: dict[str, Future]
 
 
-def _submit(pool: ThreadPoolExecutor, plan: GenerationPlan, name: str, tables: dict[str, pa.Table], out: Path, validate: bool) -> dict[str, Future]:
-    # Largest first, so that the last partition's writes overlap as much as possible.
-    order = sorted(tables, key=lambda t: -tables[t].nbytes)
-    futures = {t: pool.submit(write_table, out, name, t, tables[t]) for t in order}
+def _submit(pool: ThreadPoolExecutor, plan: GenerationPlan, name: str, out: Path, validate: bool) -> dict[str, Future]:
+    """Build the partition table by table, handing each to the pool as soon as it exists."""
+    futures: dict[str, Future] = {}
+    tables: dict[str, pa.Table] = {}
+    for table_name, table in iter_partition(plan, name):
+        tables[table_name] = table
+        futures[table_name] = pool.submit(write_table, out, name, table_name, table)
     if validate:
         futures["__validate__"] = pool.submit(validate_partition, plan, name, tables)
     return futures
@@ -245,11 +248,10 @@ def generate_plan(plan: GenerationPlan, out_dir: str | Path, *, only: Iterable[s
         for name in names:
             begun = time.perf_counter()
             (out / name / RECORD_NAME).unlink(missing_ok=True)
-            tables = build_partition(plan, name)
+            futures = _submit(pool, plan, name, out, validate)
             if flight is not None:  # at most two partitions in memory: the one built, the one written
                 files[flight.name] = _finish(plan, out, flight, progress)
-            flight = _InFlight(name, begun, _submit(pool, plan, name, tables, out, validate))
-            del tables
+            flight = _InFlight(name, begun, futures)
         if flight is not None:
             files[flight.name] = _finish(plan, out, flight, progress)
     manifest_path = write_manifest(plan, out) if MANIFEST_PSEUDO_PARTITION in wanted else None

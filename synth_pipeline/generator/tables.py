@@ -21,6 +21,8 @@ Model of a shard (docs/generator.md has the reasons):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -232,7 +234,9 @@ def _reads(plan: GenerationPlan, people: _Participants, message_conversation: np
     })
 
 
-def build_shard(plan: GenerationPlan, name: str) -> dict[str, pa.Table]:
+def iter_shard(plan: GenerationPlan, name: str) -> Iterator[tuple[str, pa.Table]]:
+    """The shard's tables one by one, each as soon as it is complete (a writer can start encoding
+    messages while reads are still being drawn); the draws happen in the same order regardless."""
     k = plan.shard_index(name)
     rng = plan.rng(name)
     p = plan.spec.parameters
@@ -262,27 +266,24 @@ def build_shard(plan: GenerationPlan, name: str) -> dict[str, pa.Table]:
     message_ids = np.arange(first_message_id, first_message_id + n_msg, dtype=np.int64)
     conversation_ids = np.arange(c0 + 1, c1 + 1, dtype=np.int64)
     lengths = np.maximum(np.rint(draw("message_length", p.message_length, rng, n_msg)), 1).astype(np.int64)
-    tables = {
-        "conversations": _conversations(plan, c0, c1, conversation_created),
-        "conversation_participants": _table("conversation_participants", {
-            "conversation_id": _int64(conversation_ids[people.conversation]),
-            "user_id": _int64(people.user_index + 1),
-            "joined_at": _timestamps(joined),
-        }),
-        "messages": _table("messages", {
-            "id": _int64(message_ids),
-            "conversation_id": _int64(conversation_ids[message_conversation]),
-            "sender_id": _int64(people.user_index[sender] + 1),
-            "content": content_column(lengths, rng),
-            "device": _device_column(p.device, rng, n_msg),
-            "created_at": _timestamps(created_us),
-        }),
-    }
+    yield "conversations", _conversations(plan, c0, c1, conversation_created)
+    yield "conversation_participants", _table("conversation_participants", {
+        "conversation_id": _int64(conversation_ids[people.conversation]),
+        "user_id": _int64(people.user_index + 1),
+        "joined_at": _timestamps(joined),
+    })
+    yield "messages", _table("messages", {
+        "id": _int64(message_ids),
+        "conversation_id": _int64(conversation_ids[message_conversation]),
+        "sender_id": _int64(people.user_index[sender] + 1),
+        "content": content_column(lengths, rng),
+        "device": _device_column(p.device, rng, n_msg),
+        "created_at": _timestamps(created_us),
+    })
     if p.attachments is not None:
-        tables["attachments"] = _attachments(plan, message_ids, rng, k)
+        yield "attachments", _attachments(plan, message_ids, rng, k)
     if p.reads is not None:
-        tables["message_reads"] = _reads(plan, people, message_conversation, sender, message_ids, created_us, rng)
-    return tables
+        yield "message_reads", _reads(plan, people, message_conversation, sender, message_ids, created_us, rng)
 
 
 def _conversations(plan: GenerationPlan, c0: int, c1: int, created_us: np.ndarray) -> pa.Table:
@@ -301,8 +302,14 @@ def _conversations(plan: GenerationPlan, c0: int, c1: int, created_us: np.ndarra
     })
 
 
+def iter_partition(plan: GenerationPlan, name: str) -> Iterator[tuple[str, pa.Table]]:
+    """(logical table, table) of the partition in TABLE_ORDER; absent optional tables are skipped."""
+    if name == USERS_PARTITION:
+        yield "users", build_users(plan)
+    else:
+        yield from iter_shard(plan, name)
+
+
 def build_partition(plan: GenerationPlan, name: str) -> dict[str, pa.Table]:
     """The partition's tables by logical name (absent optional tables are not in the dict)."""
-    if name == USERS_PARTITION:
-        return {"users": build_users(plan)}
-    return build_shard(plan, name)
+    return dict(iter_partition(plan, name))
