@@ -132,30 +132,39 @@ class _Participants:
         return np.minimum(slot, self.last[message_conversation])
 
 
-def _operational_times(plan: GenerationPlan, sizes: np.ndarray, message_conversation: np.ndarray,
+_BURST_SAMPLE = 20_000  # gaps used to solve for the idle stretch of the other conversations
+
+
+def _operational_times(plan: GenerationPlan, clock: HourOfWeekClock, sizes: np.ndarray, message_conversation: np.ndarray,
                        rng: np.random.Generator) -> np.ndarray:
     """Per message, seconds in [0, W) of operational time (see the module docstring)."""
     window = plan.window.seconds
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     gaps = sample_mmpp2_sequence(plan.spec.parameters.inter_arrival.model, rng, int(sizes.sum()))
     gaps[first] = 0.0
-    # A conversation longer than the window (a heavy room at the spec's pooled rates) is compressed
-    # into it by shortening only its gaps above the model's median: bursts keep their spacing, idle
-    # stretches shrink. A margin of two time buckets keeps a wrapped conversation's head and tail
-    # in different buckets (see _time_order).
+    # Gaps above the model's median are "idle", the others "burst". A conversation longer than the
+    # window (a heavy room at the spec's pooled rates) is compressed into it by shortening only its
+    # idle gaps: bursts keep their spacing. A margin of two time buckets keeps a wrapped
+    # conversation's head and tail in different buckets (see _time_order).
     usable = window * (1.0 - 2.0 / TIME_BUCKETS)
     short = np.minimum(gaps, plan.gap_median)
     span, short_span = np.add.reduceat(gaps, first), np.add.reduceat(short, first)
+    long_span = span - short_span
     compressed = span > usable
+    fits = short_span < usable
+    safe_long = np.where(long_span > 0, long_span, 1.0)
+    stretch = np.where(compressed & fits, (usable - short_span) / safe_long, 1.0)
+    overall = np.where(compressed & ~fits, usable / np.where(compressed, span, 1.0), 1.0)
     if compressed.any():
-        long_span = span - short_span
-        fits = short_span < usable
-        stretch = np.where(compressed & fits, (usable - short_span) / np.where(long_span > 0, long_span, 1.0), 1.0)
-        overall = np.where(compressed & ~fits, usable / np.where(compressed, span, 1.0), 1.0)
-        gaps -= short
-        gaps *= stretch[message_conversation]
-        gaps += short
-        gaps *= overall[message_conversation]
+        # Production's pooled gaps mix heavy rooms' short idle gaps with long ones elsewhere; so the
+        # other conversations' idle gaps stretch (within the window) until the pooled p95/p50 is
+        # the spec's burst coefficient again.
+        room = np.where(~compressed & (long_span > 0), (usable - short_span) / safe_long, 1.0)
+        stretch = np.where(compressed, stretch, _idle_stretch(plan, clock, gaps, short, stretch * overall, room, message_conversation))
+    gaps -= short
+    gaps *= stretch[message_conversation]
+    gaps += short
+    gaps *= overall[message_conversation]
     relative = np.cumsum(gaps)
     relative -= np.repeat(relative[first], sizes)
     # Every conversation starts at a uniform offset on the circle of the window and wraps around
@@ -164,6 +173,40 @@ def _operational_times(plan: GenerationPlan, sizes: np.ndarray, message_conversa
     tau += (rng.random(sizes.size) * window)[message_conversation]
     np.subtract(tau, window, out=tau, where=tau >= window)
     return tau
+
+
+def _idle_stretch(plan: GenerationPlan, clock: HourOfWeekClock, gaps: np.ndarray, short: np.ndarray, fixed: np.ndarray,
+                  room: np.ndarray, message_conversation: np.ndarray) -> np.ndarray:
+    """Per conversation, min(x, room) for the x in [1, 100] whose pooled p95/p50 is nearest the
+    spec's burst coefficient, on an evenly spaced sample of gaps (so deterministic) in calendar
+    time: each sampled gap is divided by the relative intensity of an hour drawn where messages
+    fall (the clock's doing). `fixed` holds the factors of the compressed conversations."""
+    target = plan.spec.parameters.inter_arrival.burst_coefficient
+    if target <= 0:
+        return np.ones(room.size)
+    rows = np.unique(np.linspace(0, gaps.size - 1, min(_BURST_SAMPLE, gaps.size)).astype(np.int64))
+    conversation = message_conversation[rows]
+    keep = gaps[rows] > 0  # not a conversation's first message
+    base, excess, cap = short[rows][keep], (gaps[rows] - short[rows])[keep], room[conversation][keep]
+    compressed_factor = fixed[conversation][keep]
+    free = cap > 1.0
+    slowness = clock.slowness_sample(base.size)
+
+    def ratio(x: float) -> float:
+        sample = (base + excess * np.where(free, np.minimum(x, cap), compressed_factor)) * slowness
+        p50, p95 = np.percentile(sample, [50, 95])
+        return p95 / p50 if p50 > 0 else np.inf
+
+    low, high = 1.0, 100.0
+    if ratio(low) >= target:
+        return np.ones(room.size)
+    for _ in range(30):
+        middle = (low * high) ** 0.5
+        if ratio(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return np.where(room > 1.0, np.minimum(high, room), 1.0)
 
 
 def _time_order(tau: np.ndarray, window_seconds: float) -> np.ndarray:
@@ -248,12 +291,12 @@ def iter_shard(plan: GenerationPlan, name: str) -> Iterator[tuple[str, pa.Table]
     people = _Participants(plan, c0, c1)
     message_conversation = np.repeat(np.arange(n_conv, dtype=np.int64), sizes)  # conversation order
     sender = people.senders(message_conversation, rng)
-    tau = _operational_times(plan, sizes, message_conversation, rng)
+    clock = HourOfWeekClock(window, p.hour_of_week.weights)
+    tau = _operational_times(plan, clock, sizes, message_conversation, rng)
     first_tau = np.minimum.reduceat(tau, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
 
     order = _time_order(tau, window.seconds)
     message_conversation, sender, tau = message_conversation[order], sender[order], tau[order]
-    clock = HourOfWeekClock(window, p.hour_of_week.weights)
     created_us = clock.to_calendar_us(tau)
     del tau, order
 

@@ -80,6 +80,15 @@ class HourOfWeekClock:
         self.operational = np.concatenate([[0.0], np.cumsum(intensity)]) * (window.seconds / intensity.sum())
         self.calendar = np.arange(hours + 1, dtype=np.float64) * 3600.0
 
+    def slowness_sample(self, n: int) -> np.ndarray:
+        """Calendar seconds per operational second at n places where messages fall (hours drawn
+        in proportion to their intensity, evenly spaced quantiles in a fixed shuffle)."""
+        intensity = np.diff(self.operational) / 3600.0  # relative: its mean over the window is 1
+        cumulative = np.cumsum(intensity) / intensity.sum()
+        hours = np.minimum(np.searchsorted(cumulative, (np.arange(n) + 0.5) / n), intensity.size - 1)
+        slowness = np.where(intensity > 0, 1.0 / np.where(intensity > 0, intensity, 1.0), 0.0)
+        return slowness[hours][np.random.default_rng(0).permutation(n)]
+
     def to_calendar_us(self, operational_seconds: np.ndarray) -> np.ndarray:
         """Monotone: equal or increasing operational times stay equal or increasing."""
         seconds = np.interp(operational_seconds, self.operational, self.calendar)
