@@ -14,7 +14,7 @@ The server returns, per metric, a *fine* table instead of rows:
 
 Why not two round trips (aggregates first, then counts per final bin with edges as parameters)?
 That rescans every source table a second time; see docs/sampler.md for the measurements.
-Histogram counts pass through `privacy.noise` (epsilon mode) before the small-cell merge.
+Histogram counts pass through `noise.PrivacyLedger.noise_counts` (epsilon mode) before the small-cell merge.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ bounds, HMAC pad keys, bounds) is a bind parameter. Enum columns are normalised 
 The window's messages are one composable source (`window_messages`) that every statement reads.
 With a contribution bound (epsilon mode) the sources are wrapped in `capped(...)`, which keeps at
 most `contribution_bound` rows per user (and per message for receipts), chosen deterministically.
+Statements can be cut into disjoint slices (`SLICE`) and receipts restricted to a systematic
+sample of messages (`RECEIPT_SAMPLE`); see `Statements`.
 """
 
 from __future__ import annotations
@@ -112,8 +114,9 @@ class Statements:
 
     `bounded` (epsilon mode) caps every source at the contribution bound. `sliced` adds a filter
     that keeps one of %(slices)s disjoint slices of each statement's grouping key (conversation
-    for the conversation pass, sender for senders, message otherwise), so that slices run
+    for the passes over conversations, sender for senders, message otherwise), so that slices run
     concurrently on separate connections and their frequency tables simply add up.
+    `receipt_sampled` restricts receipts to the messages of the receipt sample (large sources).
     """
 
     mapping: Mapping
