@@ -88,6 +88,9 @@ class HeavyRoomSpec(StrictModel):
     share_of_conversations: Share
     share_of_messages: Share
     size: Fitted | None = Field(None, description="Messages per heavy room")
+    participants: Fitted | None = Field(
+        None, description="Participants per heavy room; null: heavy rooms draw ordinary group sizes"
+    )
 
 
 class InterArrivalSpec(StrictModel):
@@ -129,6 +132,9 @@ class SpecTotals(StrictModel):
     users: Annotated[int, Field(ge=1)]
     conversations: Annotated[int, Field(ge=1)]
     messages: Annotated[int, Field(ge=1)]
+    active_users: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Users who sent a message in the window; null: every user sends"
+    )
 
 
 class SpecSource(StrictModel):

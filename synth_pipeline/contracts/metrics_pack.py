@@ -104,6 +104,9 @@ class HeavyRooms(StrictModel):
     share_of_conversations: Share
     share_of_messages: Share
     sizes: Distribution | None = Field(None, description="Messages per heavy room; null if too few rooms")
+    participants: Distribution | None = Field(
+        None, description="Participants per heavy room; null if too few rooms (or an older sampler)"
+    )
     rooms: list[HeavyRoom] = Field(default_factory=list, max_length=1000)
 
 
