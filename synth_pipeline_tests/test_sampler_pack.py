@@ -83,6 +83,21 @@ def test_hour_of_week_device_and_heavy_rooms_match_the_rows(source, pack) -> Non
     assert pack.metrics.heavy_rooms.share_of_messages == pytest.approx(heavy.sum() / pack.totals.messages)
 
 
+def test_heavy_room_sizes_and_participants_match_the_rows(source, pack) -> None:
+    dsn = source[0]
+    heavy = f"SELECT conversation_id FROM messages WHERE {WINDOW} GROUP BY 1 HAVING count(*) > 1000"
+    sizes = raw_values(dsn, pack, f"SELECT count(*) FROM messages WHERE {WINDOW} GROUP BY conversation_id HAVING count(*) > 1000")
+    participants = raw_values(dsn, pack, f"""
+        SELECT count(*) FROM conversation_participants WHERE conversation_id IN ({heavy}) GROUP BY conversation_id""")
+    assert 0 < participants.size == sizes.size < 10
+    # Fewer heavy rooms than a cell (10): both distributions are left out, like any optional one.
+    assert (pack.metrics.heavy_rooms.sizes, pack.metrics.heavy_rooms.participants) == (None, None)
+    cells = int(participants.size)
+    rooms = sample_pack(dsn, salt=SALT, min_cell_size=cells).pack.metrics.heavy_rooms
+    _same(rooms.sizes, distribution_from_values(sizes, "messages", min_cell_size=cells))
+    _same(rooms.participants, distribution_from_values(participants, "participants", min_cell_size=cells))
+
+
 def test_continuous_metrics_are_exact_in_moments_and_close_in_shape(source, pack) -> None:
     dsn = source[0]
     gaps = raw_values(dsn, pack, f"""

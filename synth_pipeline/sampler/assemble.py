@@ -176,6 +176,8 @@ class PackBuilder:
         active = self.fine.counts("messages_per_conversation").total
         heavy_messages = sum(int(r.key) for r in rows)
         sizes = IntegerCounts.from_pairs(_tally(int(r.key) for r in rows)) if rows else None
+        # the statement's n carries each room's participant count
+        participants = IntegerCounts.from_pairs(_tally(int(r.n) for r in rows)) if rows else None
         listed: list[HeavyRoom] = []
         if not self.ledger.noisy:
             # A room describes its participants: rooms with fewer than a cell of them stay unlisted.
@@ -190,6 +192,8 @@ class PackBuilder:
             share_of_conversations=_share(len(rows), active),
             share_of_messages=_share(heavy_messages, self.window_messages),
             sizes=sizes.describe("messages", "heavy_room_sizes", self.ledger) if _optional(sizes, self.ledger) else None,
+            participants=(participants.describe("participants", "heavy_room_participants", self.ledger)
+                          if _optional(participants, self.ledger) else None),
             rooms=listed,
         )
 

@@ -44,6 +44,8 @@ SENSITIVITY: dict[str, Callable[[int], int]] = {
     "hour_of_week": lambda b: b,
     "conversation_kind": lambda b: b,
     "heavy_room_sizes": lambda b: 2 * b,
+    # B participations move B rooms between bins (2B); B messages drop up to B rooms below the threshold
+    "heavy_room_participants": lambda b: 3 * b,
     "device": lambda b: b,
     "primary_device": lambda b: 1,
     "attachments_per_message": lambda b: b,
