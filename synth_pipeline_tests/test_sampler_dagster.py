@@ -4,6 +4,7 @@ touching the source) or samples the source into the landing directory and storag
 from __future__ import annotations
 
 import json
+import re
 
 import dagster as dg
 import pytest
@@ -23,8 +24,9 @@ def source(pg_dsn: str) -> str:
     return pg_dsn
 
 
-def _materialize(tmp_path, partition: str, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
-    instance = dg.DagsterInstance.ephemeral()
+def _materialize(tmp_path, partition: str, run_config: dict | None = None,
+                 instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    instance = instance or dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, [partition])
     return dg.materialize(
         [metrics_pack],
@@ -76,7 +78,30 @@ def test_ingests_a_landed_pack_without_validating_or_sampling(tmp_path, monkeypa
     assert (tmp_path / "storage" / "packs" / "from-prod_mapping.json").read_text() == "{}"
     metadata = _metadata(result)
     assert metadata["source"] == "landed" and metadata["sha256"] == sha256_file(stored)
-    assert metadata["totals"] == {"messages": 12}  # only known integer totals reach the event log
+    assert metadata["size_bytes"] == stored.stat().st_size and metadata["pack_id"] == "from-prod"
+    assert "totals" not in metadata  # nothing from inside an unvalidated pack
+
+
+# A Luhn-valid card number, as an integer where a landed pack's totals would be.
+PLANTED_CARD = 4_539_578_763_621_486
+
+
+def test_a_card_number_planted_in_a_landed_packs_totals_never_reaches_the_event_log(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(SOURCE_ENV, "postgresql://nobody@127.0.0.1:1/unreachable")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    totals = {"users": PLANTED_CARD, "messages": PLANTED_CARD, "conversations": 3, "reads": PLANTED_CARD}
+    (landing / "planted.json").write_text(json.dumps({"totals": totals, "metrics": {}}))
+    (landing / "planted_mapping.json").write_text(json.dumps({"window": {"days": PLANTED_CARD}}))
+    instance = dg.DagsterInstance.ephemeral()
+    result = _materialize(tmp_path, "planted", instance=instance)
+    assert result.success
+    metadata = _metadata(result)
+    assert set(metadata) <= {"pack_path", "sha256", "size_bytes", "pack_id", "source", "path"}  # "path": the IO manager's
+    logged = "\n".join(dg.serialize_value(entry) for entry in instance.all_logs(result.run_id))
+    assert "planted" in logged and metadata["sha256"] in logged  # the log holds this run's materialization
+    digits = re.sub(r"\D", "", logged)  # catches 4539578763621486 however it is grouped or formatted
+    assert str(PLANTED_CARD) not in digits
 
 
 def test_bad_input_fails_the_run_with_one_line(tmp_path, monkeypatch) -> None:

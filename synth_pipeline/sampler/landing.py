@@ -1,19 +1,18 @@
 """Pack files for the Dagster shell: ingest a pack that landed from production, or sample one.
 
 A landed pack is copied as it is, *without* validation: the privacy stage's blocking check on
-`metrics_pack` judges it. Only whitelisted numeric totals are read from it for metadata, so an
-unvalidated file can never put its strings into Dagster's event log.
+`metrics_pack` judges it. Nothing is read *from* it: until that gate has passed, only facts about
+the file (its path, sha256 and size) may reach Dagster's metadata or event log. Even a "numeric
+total" of an unvalidated file can be a planted card number.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from synth_pipeline.contracts.metrics_pack import Totals
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_bytes
 from synth_pipeline.sampler.core import manifest_path_for, sample_pack, write_pack
@@ -24,25 +23,14 @@ class PackFiles:
     pack_path: Path
     manifest_path: Path | None
     sha256: str
-    totals: dict[str, int] = field(default_factory=dict)
-    sampled: bool = False
+    size_bytes: int
+    sampled: bool = False  # made here from aggregates, schema-validated before writing (else: landed, unread)
+    totals: dict[str, int] | None = None  # sampled packs only
     statements: int = 0
 
 
-def numeric_totals(pack_bytes: bytes) -> dict[str, int]:
-    """The pack's known totals that are plain integers; anything else is ignored."""
-    try:
-        document = json.loads(pack_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    totals = document.get("totals") if isinstance(document, dict) else None
-    if not isinstance(totals, dict):
-        return {}
-    return {k: v for k, v in totals.items() if k in Totals.model_fields and type(v) is int}
-
-
 def ingest_pack(landed: Path, dest: Path) -> PackFiles:
-    """Copy a landed pack (and its `_mapping.json`, when present) into storage, unvalidated."""
+    """Copy a landed pack (and its `_mapping.json`, when present) into storage, unvalidated and unread."""
     try:
         pack_bytes = landed.read_bytes()
     except OSError as exc:
@@ -55,7 +43,7 @@ def ingest_pack(landed: Path, dest: Path) -> PackFiles:
         dest_manifest.unlink(missing_ok=True)
     atomic_write_bytes(dest, pack_bytes)  # the pack last: its presence means complete
     return PackFiles(dest, dest_manifest if manifest.exists() else None, hashlib.sha256(pack_bytes).hexdigest(),
-                     numeric_totals(pack_bytes))
+                     len(pack_bytes))
 
 
 def sample_into(dsn: str, landed: Path, dest: Path, **options) -> PackFiles:
@@ -65,5 +53,5 @@ def sample_into(dsn: str, landed: Path, dest: Path, **options) -> PackFiles:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(manifest_path, manifest_path_for(dest))
     shutil.copyfile(pack_path, dest)
-    return PackFiles(dest, manifest_path_for(dest), result.manifest.pack_sha256,
-                     result.pack.totals.model_dump(exclude_none=True), sampled=True, statements=result.manifest.statements_executed)
+    return PackFiles(dest, manifest_path_for(dest), result.manifest.pack_sha256, dest.stat().st_size, sampled=True,
+                     totals=result.pack.totals.model_dump(exclude_none=True), statements=result.manifest.statements_executed)

@@ -2,7 +2,8 @@
 
 A thin shell over `synth_pipeline.sampler.landing`: when the landing directory already holds
 `<pack id>.json` (a pack that arrived from production) it is ingested as is - the privacy stage's
-blocking check on this asset judges it; otherwise the sampler runs against the `source_db`
+blocking check on this asset judges it, and until then only its path, sha256, size and pack id
+are published (nothing read from inside it reaches the event log); otherwise the sampler runs against the `source_db`
 resource and writes the pack into the landing directory. Either way the pack (and its
 `_mapping.json`) is copied to storage `packs/<pack id>.json`, whose path is the asset's value.
 The sampler needs ANONYMIZATION_SALT in the environment of the run.
@@ -52,15 +53,29 @@ def metrics_pack(context: dg.AssetExecutionContext, config: SamplerConfig, sourc
     except SynthError as exc:  # bad input: one line in the UI, not a traceback
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"{'sampled' if files.sampled else 'ingested landed'} pack {pack_id} -> {files.pack_path}")
-    return dg.Output(
-        str(files.pack_path),
-        metadata={
-            # Not "path": the IO manager adds its own "path" (where it stored the value).
-            "pack_path": dg.MetadataValue.path(str(files.pack_path)),
-            "manifest_path": dg.MetadataValue.path(str(files.manifest_path)) if files.manifest_path else None,
-            "source": "sampled" if files.sampled else "landed",
-            "sha256": files.sha256,
-            "totals": dg.MetadataValue.json(files.totals),
-            "statements": files.statements,
-        },
-    )
+    return dg.Output(str(files.pack_path), metadata=_sampled_metadata(files) if files.sampled else _landed_metadata(pack_id, files))
+
+
+def _file_metadata(files) -> dict:
+    # Not "path": the IO manager adds its own "path" (where it stored the value).
+    return {
+        "pack_path": dg.MetadataValue.path(str(files.pack_path)),
+        "sha256": files.sha256,
+        "size_bytes": files.size_bytes,
+    }
+
+
+def _landed_metadata(pack_id: str, files) -> dict:
+    """A landed pack has not passed the PII gate yet: facts about the file only, nothing from inside it."""
+    return {**_file_metadata(files), "pack_id": pack_id, "source": "landed"}
+
+
+def _sampled_metadata(files) -> dict:
+    """A pack this sampler made from aggregates and validated against the pack schema before writing."""
+    return {
+        **_file_metadata(files),
+        "manifest_path": dg.MetadataValue.path(str(files.manifest_path)),
+        "source": "sampled",
+        "totals": dg.MetadataValue.json(files.totals),
+        "statements": files.statements,
+    }
