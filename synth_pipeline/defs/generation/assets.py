@@ -2,8 +2,8 @@
 
 Design (docs/generator.md, "Dagster"):
 - `synthetic_shards` is statically partitioned: `users`, `shard-00000` .. `shard-{K-1}`, with K
-  read at definition time from SYNTH_GENERATION_SHARDS (default 5, the dev band's ~1M messages per
-  shard; use 100 for staging, 300 for perf). Any partition can be (re)built alone, in any order,
+  read at definition time from SYNTH_GENERATION_SHARDS, else from SYNTH_ENV (dev 5, staging 100,
+  perf 300: ~1M messages per shard). Any partition can be (re)built alone, in any order,
   on any machine: it calls `generate_partition`, whose bytes depend only on the plan.
 - The spec comes from the pack partitions upstream. Crossing a dynamic pack dimension with static
   shards (a MultiPartitionsDefinition) would make every downstream asset, the loader included,
@@ -26,15 +26,16 @@ from pathlib import Path
 import dagster as dg
 
 from synth_pipeline.defs.resources import PipelineStorage
+from synth_pipeline.defs.settings import current_environment
 
 SHARDS_ENV = "SYNTH_GENERATION_SHARDS"
-DEFAULT_SHARDS = 5
+ENVIRONMENT = current_environment()
 
 
 def shard_count_from_env() -> int:
     raw = os.environ.get(SHARDS_ENV, "").strip()
     if not raw:
-        return DEFAULT_SHARDS
+        return ENVIRONMENT.default_shards
     if not raw.isdigit() or not 1 <= int(raw) <= 99_999:
         raise ValueError(f"{SHARDS_ENV}={raw!r}: give the number of shards, an integer between 1 and 99999")
     return int(raw)
@@ -49,7 +50,7 @@ class GenerationConfig(dg.Config):
 
     spec_path: str = ""  # empty: the calibrated spec of the most recent pack
     seed: int = 0
-    band: str = "dev"  # dev | staging | perf; ignored when messages > 0
+    band: str = ENVIRONMENT.band  # dev | staging | perf (default: SYNTH_ENV's); ignored when messages > 0
     messages: int = 0  # > 0: custom size (users/conversations 0 = derived from the spec's ratios)
     users: int = 0
     conversations: int = 0

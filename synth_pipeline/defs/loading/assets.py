@@ -10,10 +10,11 @@ environment and run for the integrity check and the reports.
 import dagster as dg
 
 from synth_pipeline.defs.loading.resources import PerfTarget
+from synth_pipeline.defs.settings import current_environment
 
 
 class LoadConfig(dg.Config):
-    schema_name: str = "synth_dev"  # in a non-provisioned database it must start with synth_
+    schema_name: str = current_environment().load_schema  # synth_<SYNTH_ENV>; outside a provisioned database it must start with synth_
     mapping: str = "reference"  # reference | prisma | a mapping file
     ttl_days: float = 30.0
     jobs: int = 2

@@ -1,7 +1,7 @@
 """The perf target of loads: a provisioned environment's secrets file, or a URL from the environment.
 
 Never a DSN in code or in run config: `dsn()` reads, in order, the secrets file of `env` (or of
-SYNTH_PERF_ENV), then the variable named by `url_env` (SYNTH_PERF_URL), then SYNTH_DATABASE_URL,
+SYNTH_PERF_ENV, or of SYNTH_ENV once that environment is provisioned), then the variable named by `url_env` (SYNTH_PERF_URL), then SYNTH_DATABASE_URL,
 then the embedded server.
 """
 
@@ -18,7 +18,15 @@ class PerfTarget(dg.ConfigurableResource):
     url_env: str = "SYNTH_PERF_URL"
 
     def environment(self) -> str | None:
-        return self.env or os.environ.get(PERF_ENV_VAR) or None
+        explicit = self.env or os.environ.get(PERF_ENV_VAR)
+        if explicit:
+            return explicit
+        # SYNTH_ENV chooses the environment; its secrets are used once it has been provisioned.
+        from synth_pipeline.defs.settings import current_environment
+        from synth_pipeline.loader.secrets_store import env_file
+
+        name = current_environment().name
+        return name if env_file(name).exists() else None
 
     def dsn(self) -> str:
         env = self.environment()

@@ -1,0 +1,22 @@
+"""The quarterly refresh (DESIGN.md section 3): 03:00 UTC on the first day of each quarter."""
+
+import dagster as dg
+
+from synth_pipeline.defs.orchestration.jobs import QuarterlySampleConfig, quarter_pack_id, quarterly_sample_job
+
+QUARTERLY_CRON = "0 3 1 1,4,7,10 *"
+
+
+@dg.schedule(
+    job=quarterly_sample_job,
+    cron_schedule=QUARTERLY_CRON,
+    execution_timezone="UTC",
+    description="Samples the production source every quarter; the landing sensor then regenerates everything.",
+)
+def quarterly_refresh_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    pack_id = quarter_pack_id(context.scheduled_execution_time)
+    return dg.RunRequest(
+        run_key=pack_id,
+        run_config=dg.RunConfig(ops={"sample_production_into_landing": QuarterlySampleConfig(pack_id=pack_id)}),
+        tags={"synth/pack": pack_id},
+    )
