@@ -263,3 +263,16 @@ def test_cli_unknown_schema_exits_2_with_one_line(pg_dsn, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no_such_schema" in err and len(err.splitlines()) == 1
     assert not list(tmp_path.glob("run_*"))
+
+
+def test_runs_compare_only_with_an_earlier_run_on_the_same_data(tmp_path) -> None:
+    import json
+
+    from synth_pipeline.reports.baselines import previous_run
+
+    (tmp_path / "run_1.json").write_text(json.dumps({"run_id": "1", "data_rows": {"messages": 100}}))
+    (tmp_path / "run_2.json").write_text(json.dumps({"run_id": "2", "data_rows": {"messages": 5_000_000}}))
+    (tmp_path / "run_3.json").write_text(json.dumps({"run_id": "3"}))  # older format: no data fingerprint
+    assert previous_run(tmp_path, {"messages": 100})["run_id"] == "1"
+    assert previous_run(tmp_path, {"messages": 5_000_000})["run_id"] == "2"
+    assert previous_run(tmp_path, {"messages": 7}) is None

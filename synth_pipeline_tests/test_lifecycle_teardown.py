@@ -15,7 +15,7 @@ from synth_pipeline.loader import audit, registry, secrets_store
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.loader.provision import provision
 from synth_pipeline_tests.loader_fixtures import (  # noqa: F401
-    database_exists, generated_dir, isolated_state, provisioner, shard_dir,
+    database_exists, isolated_state, provisioner, shard_dir,
 )
 
 
@@ -121,17 +121,3 @@ def test_ttl_finds_loads_in_provisioned_environments(pg_admin_dsn: str, shard_di
     report = ttl_check(enforce=True)
     assert [(e.env, e.schema) for e in report.torn_down] == [("dev", "perf_expiring")]
     assert "perf_expiring" not in _schemas(dev_url) and database_exists(pg_admin_dsn, "chat_perf_dev")
-
-
-def test_demo_lifecycle_provisions_loads_verifies_and_tears_down(pg_admin_dsn: str, generated_dir: Path,
-                                                                 isolated_state: Path) -> None:
-    from synth_pipeline.loader.walkthrough import run_lifecycle
-
-    if database_exists(pg_admin_dsn, "chat_perf_dev"):
-        pytest.skip("the server already has chat_perf_dev; not touching it")
-    lines: list[str] = []
-    assert run_lifecycle(generated_dir, pg_admin_dsn, say=lines.append)
-    assert lines[0].startswith("provisioned chat_perf_dev") and any(line.startswith("verify: ok") for line in lines)
-    assert lines[-1].startswith("tore down: database chat_perf_dev")
-    assert _server_inventory(pg_admin_dsn) == ([], [])
-    assert not secrets_store.secrets_dir().exists()

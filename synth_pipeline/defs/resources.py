@@ -38,13 +38,13 @@ class PipelineStorage(dg.ConfigurableResource):
 class LandingDirectory(dg.ConfigurableResource):
     """Where metrics packs arrive from production: `<path>/<pack id>.json` + `<pack id>_mapping.json`.
 
-    Empty `path` means `.synth/landing`.
+    Empty `path` means SYNTH_LANDING_DIR, else `.synth/landing`.
     """
 
     path: str = ""
 
     def root(self) -> Path:
-        target = Path(self.path) if self.path else state_dir() / "landing"
+        target = Path(self.path or os.environ.get("SYNTH_LANDING_DIR") or state_dir() / "landing")
         target.mkdir(parents=True, exist_ok=True)
         return target
 

@@ -12,7 +12,25 @@ import os
 from dataclasses import dataclass
 
 ENV_VAR = "SYNTH_ENV"
+AUTOMATION_VAR = "SYNTH_AUTOMATION"
 OWNERS = ["team:database-performance"]
+
+
+def automation_status():
+    """Default status of the schedule and the sensors that chain the pipeline: RUNNING only where
+    SYNTH_AUTOMATION=on (production, docker-compose), so that opening the UI on a laptop does
+    not start regenerating from whatever a demo left behind. The TTL sensor is always on."""
+    import dagster as dg
+
+    on = os.environ.get(AUTOMATION_VAR, "").strip().lower() in ("on", "1", "true", "yes")
+    return dg.DefaultSensorStatus.RUNNING if on else dg.DefaultSensorStatus.STOPPED
+
+
+def schedule_status():
+    import dagster as dg
+
+    running = automation_status() == dg.DefaultSensorStatus.RUNNING
+    return dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from synth_pipeline.infra.dsn import connect, dsn_params, same_database
 from synth_pipeline.paths import state_dir
 from synth_pipeline.reports.plans import Measurement, measure
 from synth_pipeline.reports.sqltemplate import LogicalSql, load_statement, named_statements, render
+from synth_pipeline.schema.logical import TABLE_ORDER
 from synth_pipeline.schema.mapping import Mapping, load_mapping
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,7 @@ class BaselineResult:
     indexes: list[IndexResult]
     write_costs: list[WriteCost]
     notes: list[str] = field(default_factory=list)
+    data_rows: dict[str, int] = field(default_factory=dict)  # rows per table: runs compare only on equal data
     previous_run_id: str | None = None
     regressions: list[Regression] = field(default_factory=list)
     json_path: Path | None = None
@@ -286,6 +288,7 @@ class BaselineResult:
             "indexes": [asdict(i) for i in self.indexes],
             "write_costs": [w.to_dict() for w in self.write_costs],
             "notes": self.notes,
+            "data_rows": self.data_rows,
             "previous_run_id": self.previous_run_id,
             "regressions": [asdict(r) for r in self.regressions],
         }
@@ -522,14 +525,28 @@ def default_out_dir(schema: str) -> Path:
     return state_dir() / "baselines" / schema
 
 
-def previous_run(out_dir: Path) -> dict[str, Any] | None:
+def previous_run(out_dir: Path, data_rows: dict[str, int]) -> dict[str, Any] | None:
+    """The latest earlier run on the same data (equal rows per table): plans and times of a schema
+    reloaded at another size are not comparable, so they are never flagged as regressions."""
     runs = sorted(out_dir.glob("run_*.json"))
     for path in reversed(runs):
         try:
-            return json.loads(path.read_bytes())
+            earlier = json.loads(path.read_bytes())
         except (OSError, ValueError):
             log.warning("baselines: ignoring unreadable earlier run %s", path)
+            continue
+        if earlier.get("data_rows") == data_rows:
+            return earlier
     return None
+
+
+def table_rows(conn: psycopg.Connection, schema: str, mapping: Mapping) -> dict[str, int]:
+    rows = {}
+    for table in TABLE_ORDER:
+        if mapping.has_table(table):
+            statement = sql.SQL("SELECT count(*) FROM {}").format(mapping.table(schema, table))
+            rows[table] = int(conn.execute(statement).fetchone()[0])
+    return rows
 
 
 def find_regressions(previous: dict[str, Any], cases: list[CaseResult], threshold: float) -> list[Regression]:
@@ -597,6 +614,7 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
         dropped = drop_recommended(owner, schema, mapping)
         if dropped:
             notes.append(f"dropped recommended indexes left by an earlier run before measuring: {', '.join(dropped)}")
+        data_rows = table_rows(measure_conn, schema, mapping)
         profiles = choose_parameters(measure_conn, schema, mapping)
         measure_catalog(measure_conn, schema, mapping, profiles, options.runs, results, "before")
         indexes = create_recommended(owner, schema, mapping)
@@ -614,8 +632,9 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
         roles=roles.description, options=options,
         parameters={p: {k: str(v) for k, v in values.items()} for p, values in profiles.items()},
         cases=[results[c.name] for c in CATALOG], indexes=indexes, write_costs=write_costs, notes=notes,
+        data_rows=data_rows,
     )
-    earlier = previous_run(out)
+    earlier = previous_run(out, data_rows)
     if earlier:
         result.previous_run_id = earlier.get("run_id")
         result.regressions = find_regressions(earlier, result.cases, options.regression_threshold)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from synth_pipeline.defs.settings import schedule_status
 from synth_pipeline.defs.orchestration.jobs import QuarterlySampleConfig, quarter_pack_id, quarterly_sample_job
 
 QUARTERLY_CRON = "0 3 1 1,4,7,10 *"
@@ -11,6 +12,7 @@ QUARTERLY_CRON = "0 3 1 1,4,7,10 *"
     job=quarterly_sample_job,
     cron_schedule=QUARTERLY_CRON,
     execution_timezone="UTC",
+    default_status=schedule_status(),
     description="Samples the production source every quarter; the landing sensor then regenerates everything.",
 )
 def quarterly_refresh_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

@@ -17,6 +17,7 @@ from synth_pipeline.defs.generation.assets import shard_partitions
 from synth_pipeline.defs.orchestration.jobs import generate_shards_job, load_and_prove_job, pack_to_spec_job
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
 from synth_pipeline.defs.resources import LandingDirectory
+from synth_pipeline.defs.settings import automation_status
 
 CALIBRATED_SPEC = dg.AssetKey("calibrated_spec")
 SYNTHETIC_SHARDS = dg.AssetKey("synthetic_shards")
@@ -24,7 +25,7 @@ LANDING_INTERVAL_SECONDS = 60
 
 
 @dg.sensor(job=pack_to_spec_job, minimum_interval_seconds=LANDING_INTERVAL_SECONDS,
-           default_status=dg.DefaultSensorStatus.RUNNING,
+           default_status=automation_status(),
            description="Registers each complete pack in the landing directory as a partition and runs it to a spec.")
 def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingDirectory) -> dg.SensorResult | dg.SkipReason:
     from synth_pipeline.infra.landing import scan_landing
@@ -52,7 +53,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingDirector
     )
 
 
-@dg.asset_sensor(asset_key=CALIBRATED_SPEC, job=generate_shards_job, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.asset_sensor(asset_key=CALIBRATED_SPEC, job=generate_shards_job, default_status=automation_status(),
                  description="A new spec of the latest pack requests every synthetic_shards partition.")
 def spec_ready_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     partition = asset_event.dagster_event.partition if asset_event.dagster_event else None
@@ -91,7 +92,7 @@ def _generation(record: dg.EventLogRecord) -> str:
     return str(entry.value) if entry is not None else ""
 
 
-@dg.sensor(job=load_and_prove_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.sensor(job=load_and_prove_job, minimum_interval_seconds=30, default_status=automation_status(),
            description="When every shard partition holds one new generation, loads it and runs the proofs.")
 def shards_complete_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     records = _latest_shard_records(context.instance)
