@@ -53,8 +53,13 @@ def test_calibrated_spec_materializes_per_partition_with_diff_vs_previous(landin
     assert metadata["poor_fit_count"].value == 0
     assert metadata["diff_vs_previous"].value == "no previous spec"
 
+    # The spec's own location survives the IO manager's "path" (where it pickles the value), so
+    # the next materialization finds the previous spec through it.
+    assert metadata["spec_path"].value == path and metadata["path"].value != path
+
     second = dg.materialize(assets, partition_key="2026q2", instance=instance, resources=resources)
     assert second.success
+    assert second.asset_materializations_for_node("calibrated_spec")[0].metadata["previous_spec"].value == path
     document = json.loads(open(second.output_for_node("calibrated_spec")).read())
     assert document["spec_version"] == 2 and document["parameters"]["reads"] is None
     diff = second.asset_materializations_for_node("calibrated_spec")[0].metadata["diff_vs_previous"].value

@@ -19,13 +19,6 @@ from synth_pipeline.sampler.tokens import SALT_ENV
 
 OVERALL, PER_METRIC = 0.90, 0.80
 MESSAGES = 300_000
-# Shortfalls traced to another stage and reported to the lead (see docs/fidelity-and-baselines.md,
-# "Round trip"). The test still fails on any other metric, or on the overall score; remove an entry
-# once its stage is fixed.
-KNOWN_SHORTFALLS = {
-    "inter_arrival_seconds.burst_coefficient": "generator: synthetic p95/p50 ~300 vs the spec's target ~900",
-    "reads.reads_per_message": "generator: heavy rooms get ordinary group sizes (12 vs 48 members), so fewer readers",
-}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +63,4 @@ def test_round_trip_overall_score(round_trip):
 @pytest.mark.slow
 def test_round_trip_every_metric(round_trip):
     low = [m for m in round_trip.report.metrics if m.score < PER_METRIC]
-    unexplained = [m for m in low if m.name not in KNOWN_SHORTFALLS]
-    assert not unexplained, f"metrics below {PER_METRIC}: {_explain(unexplained)}"
-    if low:
-        pytest.xfail("known shortfalls of other stages: " + _explain(low))
+    assert not low, f"metrics below {PER_METRIC}: {_explain(low)}"

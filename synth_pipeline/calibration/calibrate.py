@@ -182,7 +182,9 @@ def calibrate(pack: MetricsPack, pack_sha256: str, previous: DistributionSpec | 
         spec_version=previous.spec_version + 1 if previous else 1,
         source=SpecSource(kind="pack", pack_sha256=pack_sha256, window_days=pack.window.days),
         # active_conversations: the population messages_per_conversation describes.
-        totals=SpecTotals(users=totals.users, conversations=totals.active_conversations, messages=totals.messages),
+        # active_users: the population messages_per_user describes (the others sent nothing).
+        totals=SpecTotals(users=totals.users, conversations=totals.active_conversations, messages=totals.messages,
+                          active_users=min(totals.active_users, totals.users) if totals.active_users else None),
         parameters=parameters,
     )
     return Calibration(spec=spec, notes=notes.by_parameter)
@@ -258,11 +260,18 @@ def _heavy_rooms(pack: MetricsPack, notes: _Notes) -> HeavyRoomSpec:
         ))
     elif heavy.count:
         notes.add("heavy_rooms.size", "pack has no heavy-room size histogram (too few rooms): size is null")
+    participants = None
+    if heavy.count and heavy.participants is not None:
+        b = binned(heavy.participants, "metrics.heavy_rooms.participants")
+        participants = notes.keep("heavy_rooms.participants", _fit_sizes(b, default=3))
+    elif heavy.count:
+        notes.add("heavy_rooms.participants", "pack has no heavy-room participant histogram: heavy rooms draw ordinary group sizes")
     return HeavyRoomSpec(
         threshold=heavy.threshold,
         share_of_conversations=heavy.share_of_conversations,
         share_of_messages=heavy.share_of_messages,
         size=size,
+        participants=participants,
     )
 
 

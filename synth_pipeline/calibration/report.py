@@ -24,15 +24,16 @@ Value = float | int | str
 
 def parameters(spec: DistributionSpec) -> Iterator[tuple[str, object]]:
     """(name, value) for every reported parameter, in a fixed order; absent parts as None."""
-    yield from (("totals.users", spec.totals.users), ("totals.conversations", spec.totals.conversations),
-                ("totals.messages", spec.totals.messages))
+    yield from (("totals.users", spec.totals.users), ("totals.active_users", spec.totals.active_users),
+                ("totals.conversations", spec.totals.conversations), ("totals.messages", spec.totals.messages))
     p = spec.parameters
     yield from (("message_length", p.message_length), ("messages_per_conversation", p.messages_per_conversation),
                 ("messages_per_user", p.messages_per_user), ("participants_per_group", p.participants_per_group),
                 ("conversation_kind", p.conversation_kind))
     h = p.heavy_rooms
     yield from (("heavy_rooms.threshold", h.threshold), ("heavy_rooms.share_of_conversations", h.share_of_conversations),
-                ("heavy_rooms.share_of_messages", h.share_of_messages), ("heavy_rooms.size", h.size))
+                ("heavy_rooms.share_of_messages", h.share_of_messages), ("heavy_rooms.size", h.size),
+                ("heavy_rooms.participants", h.participants))
     yield from (("inter_arrival.model", p.inter_arrival.model), ("inter_arrival.burst_coefficient", p.inter_arrival.burst_coefficient),
                 ("hour_of_week", p.hour_of_week), ("device", p.device), ("primary_device", p.primary_device))
     a = p.attachments

@@ -75,7 +75,8 @@ def _token(i: int) -> str:
     return hashlib.sha256(f"room-{i}".encode()).hexdigest()[:16]
 
 
-def _heavy_rooms(messages_per_conversation: np.ndarray, threshold: int, min_cell_size: int) -> HeavyRooms:
+def _heavy_rooms(messages_per_conversation: np.ndarray, threshold: int, min_cell_size: int,
+                 participants_per_conversation=None) -> HeavyRooms:
     sizes = np.asarray(messages_per_conversation, dtype=np.int64)
     heavy = np.flatnonzero(sizes > threshold)
     total = max(int(sizes.sum()), 1)
@@ -86,6 +87,8 @@ def _heavy_rooms(messages_per_conversation: np.ndarray, threshold: int, min_cell
         share_of_conversations=float(heavy.size / max(sizes.size, 1)),
         share_of_messages=float(sizes[heavy].sum() / total),
         sizes=distribution(sizes[heavy], "messages", min_cell_size) if heavy.size >= min_cell_size else None,
+        participants=(distribution(np.asarray(participants_per_conversation)[heavy], "participants", min_cell_size)
+                      if participants_per_conversation is not None and heavy.size >= min_cell_size else None),
         rooms=[HeavyRoom(token=_token(int(i)), messages=int(sizes[i])) for i in order],
     )
 
@@ -157,8 +160,14 @@ def pack_from_arrays(
     heavy_threshold: int = 1000,
     min_cell_size: int = 10,
     window_days: int = 30,
+    heavy_room_participants: bool = False,
 ) -> MetricsPack:
-    """A valid MetricsPack from arrays of per-entity values; None parts are absent in the pack."""
+    """A valid MetricsPack from arrays of per-entity values; None parts are absent in the pack.
+
+    `participants_per_conversation` is aligned with `messages_per_conversation` (entity by
+    entity); `heavy_room_participants` also describes the heavy rooms' participants (as the
+    sampler does since it measures them), read from that alignment.
+    """
     cells: list[int] = []
     mpc = np.asarray(messages_per_conversation)
     mpu = np.asarray(messages_per_user)
@@ -173,7 +182,8 @@ def pack_from_arrays(
         inter_arrival_seconds=_inter_arrival(inter_arrival_seconds, min_cell_size),
         hour_of_week=how,
         conversation_kind=_mix(ConversationKindMix, conversation_kind, min_cell_size, cells),
-        heavy_rooms=_heavy_rooms(mpc, heavy_threshold, min_cell_size),
+        heavy_rooms=_heavy_rooms(mpc, heavy_threshold, min_cell_size,
+                                 participants_per_conversation if heavy_room_participants else None),
         device=_mix(DeviceMix, device, min_cell_size, cells),
         primary_device=_mix(DeviceMix, primary_device, min_cell_size, cells),
         attachments=None if attachments is None else _attachments(attachments, min_cell_size, cells),

@@ -34,10 +34,10 @@ from synth_pipeline.contracts.shard_manifest import IdRange, Sizes
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import canonical_json
 from synth_pipeline.generator.bands import BANDS, default_shard_count
-from synth_pipeline.generator.timeline import Window
+from synth_pipeline.generator.timeline import HourOfWeekClock, Window, solve_idle_cut
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS, CONVERSATION_KINDS, DEVICES
 
-GENERATOR_VERSION = "1.0"  # bump whenever the same inputs would give different bytes
+GENERATOR_VERSION = "1.1"  # bump whenever the same inputs would give different bytes
 USERS_PARTITION = "users"
 KIND_DIRECT, KIND_GROUP, KIND_HEAVY = 0, 1, 2
 # The spec's device mixes carry NULL devices as the category "unknown" (metrics pack convention).
@@ -78,7 +78,7 @@ class GenerationPlan:
     sizes: Sizes
     n_shards: int
     window: Window
-    user_target: np.ndarray  # float64[U]: messages each user should send (sums to M)
+    user_target: np.ndarray  # float64[U]: messages each user should send (sums to M; 0 for inactive users)
     conversation_messages: np.ndarray  # int64[C]
     conversation_kind: np.ndarray  # int8[C]: KIND_DIRECT, KIND_GROUP, KIND_HEAVY
     conversation_number: np.ndarray  # int64[C]: n of "Heavy Room n" / "Group n"; 0 for direct chats
@@ -90,7 +90,8 @@ class GenerationPlan:
     message_bounds: np.ndarray  # int64[K+1]: shard k holds message ids b[k]+1 .. b[k+1]
     attachment_bounds: np.ndarray  # int64[K+1]: shard k may use attachment ids b[k]+1 .. b[k+1]
     attachments_cap: int  # attachments per message never exceed this (it sizes the id ranges)
-    gap_median: float  # median of the inter-arrival model (seconds)
+    idle_cut: float  # seconds: a gap above it starts a new session (timeline.solve_idle_cut)
+    read_count_cdf: np.ndarray | None  # float64[K]: P(readers <= k + 1) before the cap at participants - 1
     names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -340,7 +341,8 @@ def _participants(rng: np.random.Generator, counts: np.ndarray, offsets: np.ndar
         weight = np.where(affordable, remaining, 0.002 * np.maximum(remaining, 0.0)) + floor  # 500x odds
         users[batch] = _weighted_users(np.cumsum(weight), rng, batch.size)
         remaining -= np.bincount(users[batch], weights=load[batch], minlength=n_users)
-    cumulative = np.cumsum(np.maximum(remaining, floor))
+    still_to_send = np.maximum(remaining, floor)
+    cumulative = np.cumsum(still_to_send)
     suspects = np.arange(conversation.size)  # slots of conversations that may still hold repeats
     for attempt in range(32):
         repeated = suspects[_repeated(conversation[suspects] * n_users + users[suspects])]
@@ -355,15 +357,29 @@ def _participants(rng: np.random.Generator, counts: np.ndarray, offsets: np.ndar
         for c in np.unique(conversation[suspects[_repeated(conversation[suspects] * n_users + users[suspects])]]):
             users[offsets[c] : offsets[c + 1]] = rng.choice(n_users, int(counts[c]), replace=False)
     _cover_every_user(users, target, load, by_load[::-1])
+    _an_active_member_everywhere(users, conversation, counts.size, target, still_to_send, rng)
     return np.sort(conversation * n_users + users) - conversation * n_users
 
 
+def _an_active_member_everywhere(users: np.ndarray, conversation: np.ndarray, n_conversations: int, target: np.ndarray,
+                                 still_to_send: np.ndarray, rng: np.random.Generator) -> None:
+    """A conversation whose participants are all inactive (target 0) gets an active user in its
+    first slot instead, drawn by what users still have to send: someone has to send its messages.
+    None of its members is active, so the newcomer is not one of them."""
+    active_members = np.bincount(conversation, weights=(target[users] > 0).astype(np.float64), minlength=n_conversations)
+    silent = np.flatnonzero(active_members == 0)
+    if silent.size == 0:
+        return
+    first_slot = np.searchsorted(conversation, silent)
+    users[first_slot] = _weighted_users(np.cumsum(np.where(target > 0, still_to_send, 0.0)), rng, silent.size)
+
+
 def _cover_every_user(users: np.ndarray, target: np.ndarray, load: np.ndarray, lightest_first: np.ndarray) -> None:
-    """Give users without a conversation a slot of a user with several (each keeps its last slot),
-    the slot whose load is nearest above the user's target: a user who exists sends messages, as
-    every user of the calibrated source did."""
+    """Give active users without a conversation a slot of a user with several (each keeps its last
+    slot), the slot whose load is nearest above the user's target: an active user sends messages.
+    Inactive users (target 0) may stay outside every conversation, as in the calibrated source."""
     n_users = target.size
-    lonely = np.flatnonzero(np.bincount(users, minlength=n_users) == 0)
+    lonely = np.flatnonzero((np.bincount(users, minlength=n_users) == 0) & (target > 0))
     if lonely.size == 0:
         return
     keeper = np.full(n_users, -1, dtype=np.int64)
@@ -402,18 +418,71 @@ def _quotas(offsets: np.ndarray, slot_user: np.ndarray, per_conversation: np.nda
     return conversation_factor[conversation] * user_factor[slot_user]
 
 
-def _median(fitted: Fitted) -> float:
-    """Median of a family by bisection on its CDF (any family of the spec)."""
-    low, high = 0.0, 1.0
-    while float(cdf(fitted, np.array([high]))[0]) < 0.5 and high < 1e18:
-        high *= 2.0
-    for _ in range(100):
-        middle = 0.5 * (low + high)
-        if float(cdf(fitted, np.array([middle]))[0]) < 0.5:
-            low = middle
-        else:
-            high = middle
-    return high
+def _active_users(spec: DistributionSpec, n_users: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices (ascending) of the users who send messages: the spec's share of active users
+    (`totals.active_users / totals.users`, every user when it is null), at least one."""
+    totals = spec.totals
+    if totals.active_users is None:
+        return np.arange(n_users, dtype=np.int64)
+    count = int(np.clip(round(min(totals.active_users / totals.users, 1.0) * n_users), 1, n_users))
+    return np.sort(rng.permutation(n_users)[:count])
+
+
+def _participant_counts(spec: DistributionSpec, kind: np.ndarray, n_users: int, rng: np.random.Generator) -> np.ndarray:
+    """Participants per conversation: 2 in direct chats; groups from participants_per_group.
+
+    With `heavy_rooms.participants`, heavy rooms take, from the drawn group sizes, the ones
+    nearest (at or above) draws of their own distribution and ordinary groups the rest: both
+    follow their distributions while all groups together still follow participants_per_group,
+    which describes them all (heavy rooms included)."""
+    p = spec.parameters
+    participants = np.full(kind.size, 2, dtype=np.int64)
+    groups = np.flatnonzero(kind != KIND_DIRECT)
+    drawn = np.clip(np.rint(draw("participants_per_group", p.participants_per_group, rng, groups.size)), 2, n_users).astype(np.int64)
+    heavy = np.flatnonzero(kind == KIND_HEAVY)
+    if p.heavy_rooms.participants is None or heavy.size == 0:
+        participants[groups] = drawn
+        return participants
+    wanted = np.sort(np.rint(draw("heavy_rooms.participants", p.heavy_rooms.participants, rng, heavy.size)))
+    pool = np.sort(drawn)
+    steps = np.arange(heavy.size)
+    position = np.minimum(np.searchsorted(pool, wanted), pool.size - heavy.size + steps)
+    position = np.maximum.accumulate(position - steps) + steps  # distinct, increasing
+    participants[heavy] = rng.permutation(pool[position])
+    participants[kind == KIND_GROUP] = rng.permutation(np.delete(pool, position))
+    return participants
+
+
+def uncapped_read_counts(reads_per_message: Fitted, others: np.ndarray, messages: np.ndarray) -> np.ndarray:
+    """The distribution of readers to draw before the cap at the other participants, such that
+    after the cap the read messages' readers follow `reads_per_message`, which describes them
+    after it (a direct chat's message has at most one reader). Returns its CDF over 1..K.
+
+    With X drawn, the cap c of a message (its share of messages w_c) and Y = min(X, c):
+    P(Y = k) = P(X = k) P(c >= k) + P(c = k) P(X > k), linear in P(X = .). Solved by non-negative
+    least squares on the CDFs (exact when the caps allow the target; otherwise the nearest CDF:
+    e.g. more messages in direct chats than single-reader messages in the target).
+    """
+    from scipy.optimize import nnls
+
+    high = reads_per_message.high
+    largest_cap = int(max(others.max(), 1))
+    top = max(1, min(int(high) if high is not None and np.isfinite(high) else largest_cap, largest_cap))
+    target = np.diff(cdf(reads_per_message, np.arange(0, top + 1, dtype=np.float64)))  # P(Y = k), k = 1..top
+    target[-1] += max(0.0, 1.0 - float(cdf(reads_per_message, np.array([float(top)]))[0]))
+    target = np.maximum(target, 0.0) / max(float(np.maximum(target, 0.0).sum()), 1e-300)
+    cap_share = np.bincount(np.clip(others, 1, top), weights=messages, minlength=top + 1)[1:]
+    cap_share /= max(cap_share.sum(), 1e-300)
+    at_least = 1.0 - np.concatenate([[0.0], np.cumsum(cap_share)[:-1]])  # P(c >= k)
+    capping = np.triu(np.broadcast_to(cap_share[:, None], (top, top)), k=1) + np.diag(at_least)  # [k, x]
+    cumulative = np.tril(np.ones((top, top)))
+    weight = 1e3  # the probabilities must sum to one
+    system = np.vstack([cumulative @ capping, np.full((1, top), weight)])
+    solution, _ = nnls(system, np.concatenate([cumulative @ target, [weight]]))
+    if solution.sum() <= 0:
+        solution = target
+    result = np.cumsum(solution)
+    return result / result[-1]
 
 
 def _shard_bounds(per_conversation: np.ndarray, n_shards: int) -> np.ndarray:
@@ -455,9 +524,11 @@ def plan_generation(
     p = spec.parameters
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(2 + n_shards)[0]))
 
-    # Every user's message count is drawn from messages_per_user and scaled to the total.
-    activity = draw("messages_per_user", p.messages_per_user, rng, sizes.users)
-    user_target = activity * (sizes.messages / max(activity.sum(), 1e-9))
+    # Active users' message counts are drawn from messages_per_user and scaled to the total.
+    active = _active_users(spec, sizes.users, rng)
+    activity = draw("messages_per_user", p.messages_per_user, rng, active.size)
+    user_target = np.zeros(sizes.users)
+    user_target[active] = activity * (sizes.messages / max(activity.sum(), 1e-9))
 
     per_conversation, heavy = _conversation_sizes(spec, sizes, rng)
     n_heavy = int(heavy.sum())
@@ -470,10 +541,7 @@ def plan_generation(
     number[heavy] = np.arange(1, n_heavy + 1)
     number[group] = np.arange(1, int(group.sum()) + 1)
 
-    participants = np.full(sizes.conversations, 2, dtype=np.int64)
-    groups = kind != KIND_DIRECT
-    drawn = np.rint(draw("participants_per_group", p.participants_per_group, rng, int(groups.sum())))
-    participants[groups] = np.clip(drawn, 2, sizes.users).astype(np.int64)
+    participants = _participant_counts(spec, kind, sizes.users, rng)
 
     slot_offsets = np.concatenate([[0], np.cumsum(participants)])
     slot_user = _participants(rng, participants, slot_offsets, per_conversation, user_target)
@@ -486,13 +554,19 @@ def plan_generation(
         high = p.attachments.per_message.high
         cap = max(1, int(high) if high is not None else UNBOUNDED_ATTACHMENTS_CAP)
     attachment_bounds = message_bounds * cap
+    read_count_cdf = None
+    if p.reads is not None:
+        read_count_cdf = uncapped_read_counts(p.reads.reads_per_message, participants - 1, per_conversation)
+    window = Window.for_days(spec.source.window_days)
+    idle_cut = solve_idle_cut(p.inter_arrival.model, p.inter_arrival.burst_coefficient, per_conversation,
+                              HourOfWeekClock(window, p.hour_of_week.weights), int(rng.integers(2**62)))
 
     return GenerationPlan(
         spec=spec, spec_sha256=spec_sha256(spec), seed=seed, band=band, sizes=sizes, n_shards=n_shards,
-        window=Window.for_days(spec.source.window_days), user_target=user_target,
+        window=window, user_target=user_target,
         conversation_messages=per_conversation, conversation_kind=kind, conversation_number=number,
         conversation_participants=participants, slot_offsets=slot_offsets, slot_user=slot_user,
         slot_quota=slot_quota, conversation_bounds=conversation_bounds,
         message_bounds=message_bounds, attachment_bounds=attachment_bounds, attachments_cap=cap,
-        gap_median=_median(p.inter_arrival.model),
+        idle_cut=idle_cut, read_count_cdf=read_count_cdf,
     )

@@ -8,15 +8,17 @@ which other partitions exist, were built before, or run in the same process.
 Model of a shard (docs/generator.md has the reasons):
 - participants and senders: the plan's (who is in which conversation, and how many messages each
   participant should send there); each message's sender is drawn with those quotas;
-- times: per conversation, gaps from the inter-arrival model (`sample_mmpp2_sequence`) in
-  operational time, placed at a uniform offset on the circle of the window (a conversation whose
-  span exceeds the window is compressed into it), then mapped to calendar time by the hour-of-week
-  clock; messages are ordered by time (to the 1/65536 of the window) and numbered in that order,
-  so ids grow with time within a shard, exactly within a conversation;
+- times: per conversation, gaps from the inter-arrival model (`sample_mmpp2_sequence`); gaps
+  above the plan's idle cut start sessions, spread over the window by the hour-of-week clock,
+  the others keep their length inside a session (`timeline.session_times`); messages are ordered
+  by time (to the 1/65536 of the window) and numbered in that order, so ids grow with time within
+  a shard, exactly within a conversation;
 - attachments: a share of messages has 1..cap attachments; kind, size per kind; the MIME type is
   not calibrated and comes from a fixed list per kind;
 - reads: a share of messages is read by 1..(participants - 1) participants other than the sender
-  (a run of consecutive participants after the sender, from a random start), `latency` after it.
+  (a run of consecutive participants after the sender, from a random start), `latency` after it;
+  the count is drawn from the plan's distribution before the cap, so that after it the read
+  messages' readers follow the spec's `reads_per_message`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from synth_pipeline.generator.plan import (
     GenerationPlan,
     draw,
 )
-from synth_pipeline.generator.timeline import US_PER_SECOND, HourOfWeekClock
+from synth_pipeline.generator.timeline import US_PER_SECOND, HourOfWeekClock, session_times
 from synth_pipeline.generator.words import content_column
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS, TIMESTAMP
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS
@@ -132,85 +134,15 @@ class _Participants:
         return np.minimum(slot, self.last[message_conversation])
 
 
-_BURST_SAMPLE = 20_000  # gaps used to solve for the idle stretch of the other conversations
+def _calendar_us(window, seconds: np.ndarray) -> np.ndarray:
+    us = np.rint(seconds * US_PER_SECOND).astype(np.int64)
+    np.clip(us, 0, window.end_us - window.start_us - 1, out=us)
+    us += window.start_us
+    return us
 
 
-def _operational_times(plan: GenerationPlan, clock: HourOfWeekClock, sizes: np.ndarray, message_conversation: np.ndarray,
-                       rng: np.random.Generator) -> np.ndarray:
-    """Per message, seconds in [0, W) of operational time (see the module docstring)."""
-    window = plan.window.seconds
-    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    gaps = sample_mmpp2_sequence(plan.spec.parameters.inter_arrival.model, rng, int(sizes.sum()))
-    gaps[first] = 0.0
-    # Gaps above the model's median are "idle", the others "burst". A conversation longer than the
-    # window (a heavy room at the spec's pooled rates) is compressed into it by shortening only its
-    # idle gaps: bursts keep their spacing. A margin of two time buckets keeps a wrapped
-    # conversation's head and tail in different buckets (see _time_order).
-    usable = window * (1.0 - 2.0 / TIME_BUCKETS)
-    short = np.minimum(gaps, plan.gap_median)
-    span, short_span = np.add.reduceat(gaps, first), np.add.reduceat(short, first)
-    long_span = span - short_span
-    compressed = span > usable
-    fits = short_span < usable
-    safe_long = np.where(long_span > 0, long_span, 1.0)
-    stretch = np.where(compressed & fits, (usable - short_span) / safe_long, 1.0)
-    overall = np.where(compressed & ~fits, usable / np.where(compressed, span, 1.0), 1.0)
-    if compressed.any():
-        # Production's pooled gaps mix heavy rooms' short idle gaps with long ones elsewhere; so the
-        # other conversations' idle gaps stretch (within the window) until the pooled p95/p50 is
-        # the spec's burst coefficient again.
-        room = np.where(~compressed & (long_span > 0), (usable - short_span) / safe_long, 1.0)
-        stretch = np.where(compressed, stretch, _idle_stretch(plan, clock, gaps, short, stretch * overall, room, message_conversation))
-    gaps -= short
-    gaps *= stretch[message_conversation]
-    gaps += short
-    gaps *= overall[message_conversation]
-    relative = np.cumsum(gaps)
-    relative -= np.repeat(relative[first], sizes)
-    # Every conversation starts at a uniform offset on the circle of the window and wraps around
-    # its end, so message times are stationary (no edge effects at the window's ends).
-    tau = relative
-    tau += (rng.random(sizes.size) * window)[message_conversation]
-    np.subtract(tau, window, out=tau, where=tau >= window)
-    return tau
-
-
-def _idle_stretch(plan: GenerationPlan, clock: HourOfWeekClock, gaps: np.ndarray, short: np.ndarray, fixed: np.ndarray,
-                  room: np.ndarray, message_conversation: np.ndarray) -> np.ndarray:
-    """Per conversation, min(x, room) for the x in [1, 100] whose pooled p95/p50 is nearest the
-    spec's burst coefficient, on an evenly spaced sample of gaps (so deterministic) in calendar
-    time: each sampled gap is divided by the relative intensity of an hour drawn where messages
-    fall (the clock's doing). `fixed` holds the factors of the compressed conversations."""
-    target = plan.spec.parameters.inter_arrival.burst_coefficient
-    if target <= 0:
-        return np.ones(room.size)
-    rows = np.unique(np.linspace(0, gaps.size - 1, min(_BURST_SAMPLE, gaps.size)).astype(np.int64))
-    conversation = message_conversation[rows]
-    keep = gaps[rows] > 0  # not a conversation's first message
-    base, excess, cap = short[rows][keep], (gaps[rows] - short[rows])[keep], room[conversation][keep]
-    compressed_factor = fixed[conversation][keep]
-    free = cap > 1.0
-    slowness = clock.slowness_sample(base.size)
-
-    def ratio(x: float) -> float:
-        sample = (base + excess * np.where(free, np.minimum(x, cap), compressed_factor)) * slowness
-        p50, p95 = np.percentile(sample, [50, 95])
-        return p95 / p50 if p50 > 0 else np.inf
-
-    low, high = 1.0, 100.0
-    if ratio(low) >= target:
-        return np.ones(room.size)
-    for _ in range(30):
-        middle = (low * high) ** 0.5
-        if ratio(middle) < target:
-            low = middle
-        else:
-            high = middle
-    return np.where(room > 1.0, np.minimum(high, room), 1.0)
-
-
-def _time_order(tau: np.ndarray, window_seconds: float) -> np.ndarray:
-    bucket = np.minimum(tau * (TIME_BUCKETS / window_seconds), TIME_BUCKETS - 1).astype(np.uint16)
+def _time_order(seconds: np.ndarray, window_seconds: float) -> np.ndarray:
+    bucket = np.minimum(seconds * (TIME_BUCKETS / window_seconds), TIME_BUCKETS - 1).astype(np.uint16)
     return np.argsort(bucket, kind="stable")  # radix sort for 16-bit keys: O(n)
 
 
@@ -252,7 +184,9 @@ def _reads(plan: GenerationPlan, people: _Participants, message_conversation: np
     read = np.flatnonzero(rng.random(message_ids.size) < spec.share_of_messages_read)
     conversation = message_conversation[read]
     others = people.counts[conversation] - 1  # readers exclude the sender
-    count = np.clip(np.rint(draw("reads.reads_per_message", spec.reads_per_message, rng, read.size)), 1, others).astype(np.int64)
+    # Drawn from the plan's uncapped distribution, so that after the cap the spec's holds.
+    count = np.searchsorted(plan.read_count_cdf, rng.random(read.size), side="right") + 1
+    np.minimum(count, others, out=count)
     first_other = rng.integers(0, others)  # where the run of readers starts among the others
     total = int(count.sum())
     which = np.repeat(np.arange(read.size, dtype=np.int64), count)  # sorted: the gathers below stay sequential
@@ -292,15 +226,17 @@ def iter_shard(plan: GenerationPlan, name: str) -> Iterator[tuple[str, pa.Table]
     message_conversation = np.repeat(np.arange(n_conv, dtype=np.int64), sizes)  # conversation order
     sender = people.senders(message_conversation, rng)
     clock = HourOfWeekClock(window, p.hour_of_week.weights)
-    tau = _operational_times(plan, clock, sizes, message_conversation, rng)
-    first_tau = np.minimum.reduceat(tau, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+    gaps = sample_mmpp2_sequence(p.inter_arrival.model, rng, n_msg)
+    seconds = session_times(gaps, sizes, plan.idle_cut, clock, rng)
+    del gaps
+    first_message_us = _calendar_us(window, seconds[np.concatenate([[0], np.cumsum(sizes)[:-1]])])
 
-    order = _time_order(tau, window.seconds)
-    message_conversation, sender, tau = message_conversation[order], sender[order], tau[order]
-    created_us = clock.to_calendar_us(tau)
-    del tau, order
-
-    first_message_us = clock.to_calendar_us(first_tau)
+    # Within a conversation times never decrease in conversation order, so the stable sort by
+    # time bucket keeps each conversation's messages in time order.
+    order = _time_order(seconds, window.seconds)
+    message_conversation, sender = message_conversation[order], sender[order]
+    created_us = _calendar_us(window, seconds[order])
+    del seconds, order
     conversation_created = _uniform_us(rng, window.conversations_from_us, first_message_us, n_conv)
     slot_created = conversation_created[people.conversation]
     joined = slot_created + (rng.random(people.conversation.size) * (first_message_us[people.conversation] - slot_created + 1)).astype(np.int64)

@@ -10,10 +10,15 @@ conversation, conversations before their first message:
     messages.created_at              [end - days, end)
     message_reads.read_at            (message created_at, message created_at + latency high]
 
-Message times are drawn in *operational time* (seconds in which the spec's inter-arrival model
-runs at a constant rate) and mapped to calendar time through the cumulative hour-of-week
-intensity (the time-change theorem): an hour whose weight is twice the average receives twice
-the messages, and gaps inside it are half as long.
+Messages come in *sessions* (`session_times`): a conversation's gaps are drawn from the spec's
+inter-arrival model; a gap above the plan's idle cut starts a new session, the others are the
+session's burst gaps, kept as drawn (calendar seconds: how fast people answer does not depend on
+the hour). Session starts are spread uniformly over the window in *operational time* (seconds in
+which activity runs at a constant rate) and mapped to calendar time through the cumulative
+hour-of-week intensity (the time-change theorem): an hour whose weight is twice the average sees
+twice the sessions start. So a conversation's idle gaps are as long as its number of sessions and
+the window make them (a busy room's short, a quiet chat's days long), as in production, where the
+pooled gaps mix both; `solve_idle_cut` picks the cut whose pooled p95/p50 is the spec's.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class HourOfWeekClock:
         # Operational time at each hour boundary, scaled so that the window has W operational seconds.
         self.operational = np.concatenate([[0.0], np.cumsum(intensity)]) * (window.seconds / intensity.sum())
         self.calendar = np.arange(hours + 1, dtype=np.float64) * 3600.0
+        # Operational seconds per calendar second in the busiest hour (1 = the window's average).
+        self.max_intensity = float(np.max(np.diff(self.operational)) / 3600.0)
 
     def slowness_sample(self, n: int) -> np.ndarray:
         """Calendar seconds per operational second at n places where messages fall (hours drawn
@@ -96,3 +103,149 @@ class HourOfWeekClock:
         np.clip(us, 0, self.window.end_us - self.window.start_us - 1, out=us)
         us += self.window.start_us
         return us
+
+
+MAX_BURST_SHARE = 0.5  # a conversation's sessions may take at most this share of the window
+
+
+class Sessions:
+    """The sessions of a run of conversations (messages in conversation order, gaps drawn)."""
+
+    def __init__(self, gaps: np.ndarray, sizes: np.ndarray, idle_cut: float) -> None:
+        first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        starts = gaps > idle_cut
+        starts[first] = True  # a conversation's first message starts its first session
+        self.first = np.flatnonzero(starts)
+        self.of_message = np.cumsum(starts) - 1
+        self.per_conversation = np.add.reduceat(starts, first, dtype=np.int64) if sizes.size else np.zeros(0, np.int64)
+        self.conversation = np.repeat(np.arange(sizes.size, dtype=np.int64), self.per_conversation)
+        self.conversation_first = np.cumsum(self.per_conversation) - self.per_conversation
+        # Seconds since the session's start: the burst gaps, accumulated.
+        offset = np.where(starts, 0.0, gaps)
+        np.cumsum(offset, out=offset)
+        offset -= offset[self.first][self.of_message]
+        self.offset = offset
+        last = np.concatenate([self.first[1:] - 1, [gaps.size - 1]]) if gaps.size else self.first
+        self.duration = offset[last]
+
+    def within_conversation(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(inclusive running sum of `values` within each conversation's sessions, the conversation total)."""
+        running = np.cumsum(values)
+        base = running[self.conversation_first] - values[self.conversation_first]
+        total = np.add.reduceat(values, self.conversation_first) if values.size else values
+        return running - base[self.conversation], total
+
+
+def session_times(gaps: np.ndarray, sizes: np.ndarray, idle_cut: float, clock: HourOfWeekClock,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Calendar seconds since the window's start of every message (conversation order, gaps from
+    the inter-arrival model, the first of each conversation unused); non-decreasing within a
+    conversation, inside [0, W).
+
+    A conversation with k sessions places their starts like k sorted uniform points over the
+    window in operational time (normalised sums of k + 1 exponentials: no sort), after reserving
+    for each session enough operational time that its calendar duration fits even in the busiest
+    hour: sessions never overlap and the last one ends inside the window. Conversations whose
+    sessions would take more than MAX_BURST_SHARE of the window have their bursts shortened.
+    """
+    sessions = Sessions(gaps, sizes, idle_cut)
+    window = clock.window.seconds
+    reserve = sessions.duration * clock.max_intensity
+    reserved_before, reserved = sessions.within_conversation(reserve)
+    reserved_before -= reserve
+    budget = MAX_BURST_SHARE * window
+    if np.any(reserved > budget):
+        squeeze = np.minimum(budget / np.where(reserved > 0, reserved, 1.0), 1.0)
+        sessions.offset *= squeeze[sessions.conversation][sessions.of_message]
+        reserved_before *= squeeze[sessions.conversation]
+        reserved = np.minimum(reserved, budget)
+    spacing = rng.exponential(1.0, sessions.first.size)
+    tail = rng.exponential(1.0, sizes.size)  # the spacing after the last session
+    position, total = sessions.within_conversation(spacing)
+    position /= (total + tail)[sessions.conversation]
+    position *= (window - reserved)[sessions.conversation]
+    position += reserved_before
+    start = np.interp(position, clock.operational, clock.calendar)
+    seconds = start[sessions.of_message]
+    seconds += sessions.offset
+    np.clip(seconds, 0.0, window - 1.0 / US_PER_SECOND, out=seconds)
+    return seconds
+
+
+def pooled_gaps(seconds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Gaps between consecutive messages of each conversation (conversation order)."""
+    gaps = np.diff(seconds)
+    last = np.cumsum(sizes)[:-1] - 1  # the gap from a conversation's last message to the next's first
+    keep = np.ones(gaps.size, dtype=bool)
+    keep[last] = False
+    return gaps[keep]
+
+
+SOLVE_GAPS = 200_000  # gaps simulated per candidate cut (a size-stratified sample of conversations)
+_IDLE_SHARES = np.geomspace(0.6, 0.001, 16)  # candidate shares of gaps above the cut
+KS_BINS_PER_E = 24
+BURST_WEIGHT = 0.05  # objective: KS + this x |log(simulated p95/p50 / the spec's)|
+_GOLDEN = (5 ** 0.5 - 1) / 2
+
+
+def solve_idle_cut(model, target: float, sizes: np.ndarray, clock: HourOfWeekClock, seed: int) -> float:
+    """The gap above which a new session starts.
+
+    Simulates `session_times` on a size-stratified sample of the conversations for candidate cuts
+    (quantiles of the model: a share of gaps above the cut) and keeps the one whose pooled gaps
+    are nearest the model: KS distance to the model's CDF plus BURST_WEIGHT x the log error of
+    their p95/p50 against the spec's burst coefficient (`target`); a grid, then a golden-section
+    search between the best grid point's neighbours. The same draws serve every candidate, so the
+    comparison is not blurred by sampling noise. No cut (one session per conversation) when no
+    conversation has two messages.
+    """
+    from synth_pipeline.calibration.families import cdf, sample_mmpp2_sequence
+
+    if sizes.size == 0 or sizes.max() < 2:
+        return float("inf")
+    order = np.argsort(sizes, kind="stable")  # every step-th conversation by size: all sizes represented
+    step = max(1, int(np.ceil((sizes.sum() - sizes.size) / SOLVE_GAPS)))
+    sample_sizes = sizes[order[step // 2 :: step]]
+    gaps = sample_mmpp2_sequence(model, np.random.default_rng(seed), int(sample_sizes.sum()))
+    ordered = np.sort(gaps)
+    # KS on a fine logarithmic grid (KS_BINS_PER_E per factor e) instead of a sort per candidate.
+    low_key = int(np.floor(np.log(max(ordered[ordered > 0][0] if np.any(ordered > 0) else 1e-6, 1e-6)) * KS_BINS_PER_E)) - 1
+    high_key = int(np.ceil(np.log(max(ordered[-1], 1e-6) * 4.0 * clock.max_intensity + clock.window.seconds) * KS_BINS_PER_E)) + 1
+    model_cdf = cdf(model, np.exp(np.arange(low_key, high_key + 1) / KS_BINS_PER_E))
+
+    def cut_at(log_share: float) -> float:
+        return float(ordered[min(int((1.0 - np.exp(log_share)) * ordered.size), ordered.size - 1)])
+
+    def objective(log_share: float) -> float:
+        seconds = session_times(gaps, sample_sizes, cut_at(log_share), clock, np.random.default_rng(seed + 1))
+        pooled = pooled_gaps(seconds, sample_sizes)
+        keys = np.floor(np.log(np.maximum(pooled, 1e-300)) * KS_BINS_PER_E)
+        np.clip(keys, low_key, high_key, out=keys)
+        simulated = np.cumsum(np.bincount((keys - low_key).astype(np.int64), minlength=high_key - low_key + 1)) / pooled.size
+        ks = float(np.max(np.abs(simulated[:-1] - model_cdf[1:])))  # both at the upper edge of each bin
+        # p95/p50 from the same histogram (log-linear inside a bin: within a fraction of a percent)
+        p50, p95 = np.interp([0.5, 0.95], simulated, np.arange(low_key + 1, high_key + 2) / KS_BINS_PER_E)
+        coefficient = float(np.exp(p95 - p50))
+        burst_error = abs(np.log(coefficient / target)) if target > 0 else 0.0
+        return ks + BURST_WEIGHT * burst_error
+
+    grid = np.log(_IDLE_SHARES)
+    values = [objective(x) for x in grid]
+    best = int(np.argmin(values))
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+    best_x, best_value = grid[best], values[best]
+    a, b = high + _GOLDEN * (low - high), low + _GOLDEN * (high - low)  # golden section on [low, high]
+    fa, fb = objective(a), objective(b)
+    for _ in range(8):
+        if fa < fb:
+            high, b, fb = b, a, fa
+            a = high + _GOLDEN * (low - high)
+            fa = objective(a)
+        else:
+            low, a, fa = a, b, fb
+            b = low + _GOLDEN * (high - low)
+            fb = objective(b)
+    for x, value in ((a, fa), (b, fb)):
+        if value < best_value:
+            best_x, best_value = x, value
+    return cut_at(best_x)
