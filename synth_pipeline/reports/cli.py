@@ -6,25 +6,7 @@ import argparse
 import json
 import sys
 
-
-def _number(parse, valid, requirement: str):
-    """An argparse type: parse the text, then require `valid(value)` (usage error otherwise)."""
-
-    def convert(text: str):
-        try:
-            value = parse(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"{text} must be {requirement}")
-        return value
-
-    return convert
-
-
-_unit_interval = _number(float, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
-_positive_int = _number(int, lambda v: v >= 1, "an integer of at least 1")
-_positive_float = _number(float, lambda v: v > 0, "positive")
+from synth_pipeline.cliutil import positive_float, positive_int, unit_interval
 
 
 def run_fidelity(args: argparse.Namespace) -> int:
@@ -81,8 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fidelity.add_argument("--expected", required=True, metavar="PACK", help="the production metrics pack")
     fidelity.add_argument("--actual", required=True, metavar="PACK", help="the pack sampled from the synthetic schema")
     fidelity.add_argument("--json", action="store_true", help="print the report as JSON")
-    fidelity.add_argument("--threshold", type=_unit_interval, default=0.90, help="minimum overall score (default 0.90)")
-    fidelity.add_argument("--min-metric", type=_unit_interval, default=0.0,
+    fidelity.add_argument("--threshold", type=unit_interval, default=0.90, help="minimum overall score (default 0.90)")
+    fidelity.add_argument("--min-metric", type=unit_interval, default=0.0,
                           help="also fail when any single metric scores below this (default 0: off)")
     fidelity.add_argument("--spec", metavar="SPEC", help="the distribution spec: low metrics then show its goodness of fit")
     fidelity.set_defaults(handler=run_fidelity)
@@ -100,10 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     baselines.add_argument("--env", choices=("dev", "staging", "perf"),
                            help="use the provisioned roles of this environment (.secrets/.env.ENV); default: the "
                            "environment whose secrets name the target database, else the target URL for everything")
-    baselines.add_argument("--runs", type=_positive_int, default=5, help="EXPLAIN ANALYZE runs per query (default 5)")
-    baselines.add_argument("--write-rows", type=_positive_int, default=20000,
+    baselines.add_argument("--runs", type=positive_int, default=5, help="EXPLAIN ANALYZE runs per query (default 5)")
+    baselines.add_argument("--write-rows", type=positive_int, default=20000,
                            help="rows per table in the write-amplification batch (default 20000)")
-    baselines.add_argument("--regression-threshold", type=_positive_float, default=0.5,
+    baselines.add_argument("--regression-threshold", type=positive_float, default=0.5,
                            help="flag a query whose median time grew by more than this fraction (default 0.5)")
     baselines.add_argument("--keep-indexes", action="store_true", help="leave the recommended indexes in place")
     baselines.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a regression is flagged")
