@@ -41,9 +41,13 @@ def _schema_exists(dsn: str, schema: str) -> bool:
 def test_load_under_each_mapping_builds_keys_records_metadata_and_verifies(
         pg_dsn: str, shard_dir: Path, isolated_state: Path, mapping_name: str) -> None:
     schema = f"synth_load_{mapping_name}"
-    result = load_shards(shard_dir, pg_dsn, schema, mapping=mapping_name, ttl_days=30)
+    progress: list[tuple[str, int]] = []
+    result = load_shards(shard_dir, pg_dsn, schema, mapping=mapping_name, ttl_days=30,
+                         progress=lambda name, rows, seconds: progress.append((name, rows)))
     expected = _manifest_rows(shard_dir)
     assert result.status == "COMPLETED" and result.rows == expected
+    assert sorted(name for name, _ in progress) == sorted(result.partitions_loaded)  # one report per partition
+    assert sum(rows for _, rows in progress) == sum(expected.values())
     assert result.partitions_loaded == ["users", "shard-00000", "shard-00001"]
     assert _counts(pg_dsn, schema, mapping_name) == expected
     mapping = load_mapping(mapping_name)

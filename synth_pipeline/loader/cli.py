@@ -49,11 +49,16 @@ def _add_target(parser: argparse.ArgumentParser, *, required_schema: bool = True
                         help="target schema (in a non-provisioned database it must start with synth_)")
 
 
+def _print_progress(partition: str, rows: int, seconds: float) -> None:
+    print(f"  loaded {partition}: {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)",
+          file=sys.stderr, flush=True)
+
+
 def _load(args: argparse.Namespace) -> int:
     from synth_pipeline.loader.load import load_shards
 
     result = load_shards(args.shards, _target_url(args), args.schema, mapping=args.mapping, ttl_days=args.ttl_days,
-                         source_url=args.source_url, jobs=args.jobs)
+                         source_url=args.source_url, jobs=args.jobs, progress=_print_progress)
     if result.already_complete:
         print(f"schema {result.schema} already holds this shard set (run {result.run_id}, COMPLETED); nothing to do")
     else:

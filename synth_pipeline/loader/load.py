@@ -24,6 +24,7 @@ import queue
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,20 @@ class LoadResult:
     steps: list[tuple[str, float]] = field(default_factory=list)  # post-load statements and their seconds
 
 
+PartitionProgress = Callable[[str, int, float], None]
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 def load_shards(shards_dir: str | os.PathLike[str], target_dsn: str, schema: str, *, mapping: Mapping | str = "reference",
-                ttl_days: float = DEFAULT_TTL_DAYS, source_url: str | None = None, jobs: int = DEFAULT_JOBS) -> LoadResult:
-    """Load a shard directory into `schema` of `target_dsn`; see the module docstring."""
+                ttl_days: float = DEFAULT_TTL_DAYS, source_url: str | None = None, jobs: int = DEFAULT_JOBS,
+                progress: PartitionProgress | None = None) -> LoadResult:
+    """Load a shard directory into `schema` of `target_dsn`; see the module docstring.
+
+    `progress(partition, rows, seconds)` is called after each partition commits (from the lane's thread).
+    """
     mapping = load_mapping(mapping) if isinstance(mapping, str) else mapping
     validate_schema_name(schema)
     if ttl_days < 0:
@@ -98,7 +106,7 @@ def load_shards(shards_dir: str | os.PathLike[str], target_dsn: str, schema: str
             return _already_complete(conn, schema, env)
         pending = [p for p in shard_set.partitions if p.name not in done]
         verify_partitions(shard_set, pending)
-        loader = _Loader(conn, target_dsn, schema, env, mapping, shard_set, ttl_days, jobs)
+        loader = _Loader(conn, target_dsn, schema, env, mapping, shard_set, ttl_days, jobs, progress)
         return loader.run(managed, pending, skipped=sorted(done))
 
 
@@ -186,8 +194,9 @@ class _Loader:
     """One load run: the steps 4-7 of the module docstring."""
 
     def __init__(self, conn: psycopg.Connection, dsn: str, schema: str, env: str | None, mapping: Mapping,
-                 shard_set: ShardSet, ttl_days: float, jobs: int) -> None:
+                 shard_set: ShardSet, ttl_days: float, jobs: int, progress: PartitionProgress | None = None) -> None:
         self.conn, self.dsn, self.schema, self.env = conn, dsn, schema, env
+        self.progress = progress
         self.mapping, self.shard_set, self.ttl_days, self.jobs = mapping, shard_set, ttl_days, jobs
         self.run_id = new_run_id()
         self.started = time.monotonic()
@@ -301,7 +310,10 @@ class _Loader:
                     raise SynthError(f"{shard_file.path}: COPY loaded {copied} rows, the manifest says {shard_file.rows}")
                 rows[shard_file.table] = copied
             meta.record_partition(conn, self.schema, partition.name, self.run_id, self.shard_set.manifest_sha256, rows)
-        log.info("loaded %s into %s: %s rows in %.2f s", partition.name, self.schema, sum(rows.values()), time.monotonic() - started)
+        seconds = time.monotonic() - started
+        log.info("loaded %s into %s: %s rows in %.2f s", partition.name, self.schema, sum(rows.values()), seconds)
+        if self.progress is not None:
+            self.progress(partition.name, sum(rows.values()), seconds)
 
     def _build_constraints(self) -> None:
         """Keys, uniques, indexes, ANALYZE, then foreign keys, on `jobs` lanes (constraints.py)."""

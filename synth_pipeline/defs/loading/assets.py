@@ -40,7 +40,9 @@ def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_ta
     dsn = perf_target.dsn()
     try:
         result = load_shards(Path(shard_manifest).parent, dsn, config.schema_name, mapping=config.mapping,
-                             ttl_days=config.ttl_days, jobs=config.jobs)
+                             ttl_days=config.ttl_days, jobs=config.jobs,
+                             progress=lambda name, rows, seconds: context.log.info(
+                                 f"loaded {name}: {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)"))
     except SynthError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"schema {result.schema}: run {result.run_id} {result.status}"
