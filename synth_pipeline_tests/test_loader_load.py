@@ -95,6 +95,7 @@ def test_existing_empty_schema_is_adopted(pg_dsn: str, shard_dir: Path, isolated
 
 
 def _refused(args: list[str], capsys) -> str:
+    capsys.readouterr()  # forget earlier commands' output (a successful load prints progress on stderr)
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
