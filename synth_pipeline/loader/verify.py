@@ -183,10 +183,10 @@ def _identity_checks(conn: psycopg.Connection, schema: str, mapping: Mapping) ->
     """The users part of the privacy stage's dataset-quality check (one pass over users). Its
     message-vocabulary part is left to `synth-pipeline dataset-quality`: a word split of every
     message costs ~40 s per 5M messages, too much for this gate."""
-    from synth_pipeline.privacy.dataset_quality import DatasetQualityReport, _user_counts
+    from synth_pipeline.privacy.dataset_quality import DatasetQualityReport, count_identity_violations
 
     quality = DatasetQualityReport(schema=schema)
-    _user_counts(conn, schema, mapping, quality)
+    count_identity_violations(conn, schema, mapping, quality)
     return [
         Check(f"identity.{name}", not value, value, detail="rows outside the synthetic identity contract")
         for name, value in quality.counts.items()

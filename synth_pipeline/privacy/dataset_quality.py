@@ -115,7 +115,9 @@ def _check_tables_exist(conn: psycopg.Connection, schema: str, mapping: Mapping)
             )
 
 
-def _user_counts(conn: psycopg.Connection, schema: str, mapping: Mapping, report: DatasetQualityReport) -> None:
+def count_identity_violations(conn: psycopg.Connection, schema: str, mapping: Mapping, report: DatasetQualityReport) -> None:
+    """The users part (one pass): emails, usernames, names and bios outside the identity contract.
+    Public because the loader's integrity gate runs it alone (the vocabulary part is too slow there)."""
     user_id = mapping.column("users", "id")
     filters, names = [], []
     for name, column, condition in _USER_RULES:
@@ -173,7 +175,7 @@ def dataset_quality(dsn: str, schema: str, mapping: Mapping | str = "reference")
     with connect(dsn, purpose="synthetic target") as conn:
         conn.read_only = True
         _check_tables_exist(conn, schema, mapping)
-        _user_counts(conn, schema, mapping, report)
+        count_identity_violations(conn, schema, mapping, report)
         _conversation_counts(conn, schema, mapping, report)
         _message_counts(conn, schema, mapping, report)
     return report
