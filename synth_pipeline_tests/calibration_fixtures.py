@@ -72,7 +72,10 @@ def make_pack(
     reads=DRAW,
     heavy_threshold: int = 1000,
     min_cell_size: int = 10,
+    heavy_room_participants: bool = False,
 ) -> MetricsPack:
+    """`heavy_room_participants` describes the heavy rooms' participants too: pass
+    `participants_per_conversation` aligned with `messages_per_conversation` for it to mean anything."""
     rng = np.random.default_rng(seed)
     n_msg, n_conv = SIZES["messages"], SIZES["conversations"]
     if messages_per_conversation is DRAW:
@@ -117,6 +120,7 @@ def make_pack(
         reads=reads,
         heavy_threshold=heavy_threshold,
         min_cell_size=min_cell_size,
+        heavy_room_participants=heavy_room_participants,
     )
 
 

@@ -172,6 +172,43 @@ def test_heavy_room_tail_is_preserved() -> None:
     assert size.family == "lognormal" and size.low == 1001 and abs(size.params["mu"] - 8.5) < 0.2
 
 
+def _pack_with_heavy_rooms_and_silent_users(seed: int, heavy_room_participants: bool):
+    """3,000 conversations, 90 heavy rooms of ~e^3.5 = 33 participants (ordinary groups ~5), and
+    1,500 users of whom 300 sent nothing in the window."""
+    rng = np.random.default_rng(seed)
+    n, n_heavy = 3_000, 90
+    lognormal = lambda mu, sigma, low, high, k: families.sample(  # noqa: E731
+        Fitted(family="lognormal", params={"mu": mu, "sigma": sigma}, low=low, high=high, discrete=True), rng, k)
+    per_conversation = np.concatenate([lognormal(4.0, 1.0, 1, 1000, n - n_heavy), lognormal(8.0, 0.5, 1001, 100_000, n_heavy)])
+    participants = np.full(n, 2.0)
+    light_groups = rng.permutation(n - n_heavy)[:810]
+    participants[light_groups] = lognormal(1.6, 0.6, 3, 500, light_groups.size)
+    participants[n - n_heavy:] = lognormal(3.5, 0.5, 3, 2000, n_heavy)
+    per_user = np.concatenate([families.sample(TRUE["messages_per_user"], rng, 1_200), np.zeros(300)])
+    return make_pack(seed, messages_per_conversation=per_conversation, participants_per_conversation=participants,
+                     participants_per_group=participants[participants > 2], messages_per_user=per_user,
+                     heavy_room_participants=heavy_room_participants)
+
+
+def test_heavy_room_participants_and_active_users_reach_the_spec() -> None:
+    from synth_pipeline.calibration.report import format_report
+
+    pack = _pack_with_heavy_rooms_and_silent_users(21, heavy_room_participants=True)
+    result = calibrate(pack, SHA)
+    spec = result.spec
+    assert (spec.totals.users, spec.totals.active_users) == (1_500, 1_200)
+    fitted = spec.parameters.heavy_rooms.participants
+    assert fitted is not None and not fitted.gof.poor and fitted.low == pack.metrics.heavy_rooms.participants.min
+    median = np.median(families.sample(fitted, np.random.default_rng(0), 20_000))
+    assert abs(median / np.exp(3.5) - 1) < 0.15  # 90 rooms: the median's sampling error is ~7 %
+    report = format_report(spec, result.notes, None)
+    assert "heavy_rooms.participants" in report and "totals.active_users" in report
+
+    without = calibrate(_pack_with_heavy_rooms_and_silent_users(21, heavy_room_participants=False), SHA)
+    assert without.spec.parameters.heavy_rooms.participants is None
+    assert "ordinary group sizes" in " ".join(without.notes["heavy_rooms.participants"])
+
+
 def test_calibration_is_deterministic() -> None:
     pack = make_pack(3)
     first = canonical_json(calibrate(pack, SHA).spec.model_dump(mode="json"))

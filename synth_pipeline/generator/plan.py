@@ -458,31 +458,22 @@ def uncapped_read_counts(reads_per_message: Fitted, others: np.ndarray, messages
     after the cap the read messages' readers follow `reads_per_message`, which describes them
     after it (a direct chat's message has at most one reader). Returns its CDF over 1..K.
 
-    With X drawn, the cap c of a message (its share of messages w_c) and Y = min(X, c):
-    P(Y = k) = P(X = k) P(c >= k) + P(c = k) P(X > k), linear in P(X = .). Solved by non-negative
-    least squares on the CDFs (exact when the caps allow the target; otherwise the nearest CDF:
-    e.g. more messages in direct chats than single-reader messages in the target).
+    A message's readers are Y = min(X, c), X drawn, c its cap (participants - 1, shares weighted by
+    messages), independent: P(Y > k) = P(X > k) P(c > k), so P(X > k) = P(Y > k) / P(c > k).
+    Exact when that ratio is a survival function (the caps allow the target with a count drawn
+    independently of them); otherwise clipped to [0, 1] and made non-increasing, the nearest they
+    allow (e.g. more messages in direct chats than single-reader messages in the target).
     """
-    from scipy.optimize import nnls
-
     high = reads_per_message.high
     largest_cap = int(max(others.max(), 1))
     top = max(1, min(int(high) if high is not None and np.isfinite(high) else largest_cap, largest_cap))
-    target = np.diff(cdf(reads_per_message, np.arange(0, top + 1, dtype=np.float64)))  # P(Y = k), k = 1..top
-    target[-1] += max(0.0, 1.0 - float(cdf(reads_per_message, np.array([float(top)]))[0]))
-    target = np.maximum(target, 0.0) / max(float(np.maximum(target, 0.0).sum()), 1e-300)
+    target_survival = 1.0 - cdf(reads_per_message, np.arange(1, top + 1, dtype=np.float64))  # P(Y > k), k = 1..top
     cap_share = np.bincount(np.clip(others, 1, top), weights=messages, minlength=top + 1)[1:]
-    cap_share /= max(cap_share.sum(), 1e-300)
-    at_least = 1.0 - np.concatenate([[0.0], np.cumsum(cap_share)[:-1]])  # P(c >= k)
-    capping = np.triu(np.broadcast_to(cap_share[:, None], (top, top)), k=1) + np.diag(at_least)  # [k, x]
-    cumulative = np.tril(np.ones((top, top)))
-    weight = 1e3  # the probabilities must sum to one
-    system = np.vstack([cumulative @ capping, np.full((1, top), weight)])
-    solution, _ = nnls(system, np.concatenate([cumulative @ target, [weight]]))
-    if solution.sum() <= 0:
-        solution = target
-    result = np.cumsum(solution)
-    return result / result[-1]
+    cap_survival = 1.0 - np.cumsum(cap_share) / max(cap_share.sum(), 1e-300)  # P(c > k)
+    survival = np.where(cap_survival > 1e-12, target_survival / np.where(cap_survival > 1e-12, cap_survival, 1.0), 0.0)
+    survival = np.minimum.accumulate(np.clip(survival, 0.0, 1.0))
+    survival[-1] = 0.0  # nobody has more readers than the largest cap
+    return 1.0 - survival
 
 
 def _shard_bounds(per_conversation: np.ndarray, n_shards: int) -> np.ndarray:

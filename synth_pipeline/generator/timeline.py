@@ -208,9 +208,11 @@ def solve_idle_cut(model, target: float, sizes: np.ndarray, clock: HourOfWeekClo
     sample_sizes = sizes[order[step // 2 :: step]]
     gaps = sample_mmpp2_sequence(model, np.random.default_rng(seed), int(sample_sizes.sum()))
     ordered = np.sort(gaps)
-    # KS on a fine logarithmic grid (KS_BINS_PER_E per factor e) instead of a sort per candidate.
-    low_key = int(np.floor(np.log(max(ordered[ordered > 0][0] if np.any(ordered > 0) else 1e-6, 1e-6)) * KS_BINS_PER_E)) - 1
-    high_key = int(np.ceil(np.log(max(ordered[-1], 1e-6) * 4.0 * clock.max_intensity + clock.window.seconds) * KS_BINS_PER_E)) + 1
+    # KS on a fine logarithmic grid (KS_BINS_PER_E per factor e) instead of a sort per candidate;
+    # no simulated gap exceeds the window.
+    positive = ordered[ordered > 0]
+    low_key = int(np.floor(np.log(max(positive[0] if positive.size else 1e-6, 1e-6)) * KS_BINS_PER_E)) - 1
+    high_key = int(np.ceil(np.log(clock.window.seconds) * KS_BINS_PER_E)) + 1
     model_cdf = cdf(model, np.exp(np.arange(low_key, high_key + 1) / KS_BINS_PER_E))
 
     def cut_at(log_share: float) -> float:
