@@ -45,8 +45,8 @@ KS_BOUNDS = {
     "message_length": 0.03,  # whole words: lengths are off by up to half a word each
     "messages_per_conversation": 0.03,
     "participants_per_group": 0.06,  # ~500 groups: sampling noise alone is ~0.04
-    "messages_per_user": 0.05,  # emergent from memberships; matched by quotas as far as they allow
-    "inter_arrival": 0.05,  # pooled gaps: idle gaps come from each conversation's sessions over the window
+    "messages_per_user": 0.06,  # emergent from memberships; matched by quotas as far as they allow
+    "inter_arrival": 0.06,  # pooled gaps: idle gaps come from each conversation's sessions over the window
     "latency_seconds": 0.01,
     "reads_per_message": 0.01,  # the read messages' readers, after the cap at participants - 1
     "attachments_per_message": 0.01,

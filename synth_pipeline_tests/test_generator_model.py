@@ -19,9 +19,11 @@ from synth_pipeline.generator.plan import KIND_DIRECT, KIND_HEAVY, uncapped_read
 from synth_pipeline.generator.tables import build_partition
 from synth_pipeline.generator.timeline import (
     MAX_BURST_SHARE,
+    SOLVE_GAPS,
     HourOfWeekClock,
     Sessions,
     Window,
+    _stratified_sample,
     pooled_gaps,
     session_times,
     solve_idle_cut,
@@ -116,6 +118,18 @@ def test_the_idle_cut_reproduces_a_session_process() -> None:
     q50, q95 = np.percentile(simulated, [50, 95])
     assert ks < 0.03
     assert abs(np.log((q95 / q50) / (p95 / p50))) < 0.15
+
+
+def test_the_cut_is_solved_on_a_sample_that_counts_every_gap_once() -> None:
+    """A heavy tail of sizes: the solver simulates ~SOLVE_GAPS gaps, one conversation per stratum
+    of neighbours by size, each weighing its stratum's gaps, so heavy rooms count as many gaps
+    as they have (the middle room of each stratum would under-count them)."""
+    sizes = np.clip(np.rint(np.random.default_rng(9).lognormal(5.0, 1.5, 20_000)), 1, 200_000).astype(np.int64)
+    sampled, weight = _stratified_sample(sizes, np.random.default_rng(10))
+    assert (sizes - 1).sum() > 20 * SOLVE_GAPS and (sampled - 1).sum() < 3 * SOLVE_GAPS
+    assert weight.sum() == pytest.approx((sizes - 1).sum())
+    heavy = np.repeat(sampled > 1000, sampled - 1)
+    assert weight[heavy].sum() == pytest.approx((sizes - 1)[sizes > 1000].sum(), rel=0.02)
 
 
 def test_no_cut_without_a_second_message() -> None:

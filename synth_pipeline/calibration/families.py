@@ -45,10 +45,7 @@ def sample(f: Fitted, rng: np.random.Generator, n: int) -> np.ndarray:
     if family == "constant":
         out = np.full(n, float(p["value"]))
     elif family == "lognormal":
-        mu, sigma = float(p["mu"]), float(p["sigma"])
-        lo_p, hi_p = _lognormal_ppf_bounds(mu, sigma, max(low, 0.0), high)
-        u = np.clip(_truncated_uniform(rng, n, lo_p, hi_p), 1e-15, 1 - 1e-15)
-        out = np.exp(mu + sigma * special.ndtri(u))
+        out = _lognormal(float(p["mu"]), float(p["sigma"]), max(low, 0.0), high, rng, n)
     elif family == "exponential":
         out = rng.exponential(1.0 / float(p["rate"]), n)
     elif family in ("exponential_mixture", "mmpp2"):
@@ -73,6 +70,28 @@ def sample(f: Fitted, rng: np.random.Generator, n: int) -> np.ndarray:
         out = np.rint(out)
     if np.isfinite(low) or np.isfinite(high):
         out = np.clip(out, low, high)
+    return out
+
+
+def _lognormal(mu: float, sigma: float, low: float, high: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Lognormal truncated to [low, high]. When most of the mass is inside, plain normal draws
+    (twice as fast as the inverse CDF) with those outside redrawn by the inverse CDF of the
+    truncated distribution: accepted and redrawn values both follow it, so the result is exact."""
+    lo_p, hi_p = _lognormal_ppf_bounds(mu, sigma, low, high)
+
+    def inverse(k: int) -> np.ndarray:
+        u = np.clip(_truncated_uniform(rng, k, lo_p, hi_p), 1e-15, 1 - 1e-15)
+        return np.exp(mu + sigma * special.ndtri(u))
+
+    if hi_p - lo_p < 0.5:
+        return inverse(n)
+    out = rng.standard_normal(n)
+    out *= sigma
+    out += mu
+    np.exp(out, out=out)
+    outside = np.flatnonzero((out < low) | (out > high))
+    if outside.size:
+        out[outside] = inverse(outside.size)
     return out
 
 

@@ -184,17 +184,38 @@ def pooled_gaps(seconds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 SOLVE_GAPS = 200_000  # gaps simulated per candidate cut (a size-stratified sample of conversations)
 _IDLE_SHARES = np.geomspace(0.6, 0.001, 16)  # candidate shares of gaps above the cut
 KS_BINS_PER_E = 24
-BURST_WEIGHT = 0.05  # objective: KS + this x |log(simulated p95/p50 / the spec's)|
+BURST_WEIGHT = 1.0  # objective: KS + this x |log(simulated p95/p50 / the spec's)|, as fidelity values them
 _GOLDEN = (5 ** 0.5 - 1) / 2
+
+
+def _stratified_sample(sizes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """About SOLVE_GAPS gaps' worth of conversations: the conversations sorted by size, cut into
+    strata of `step` neighbours, one drawn from each. Each of its gaps weighs the stratum's gaps /
+    its own, so every size class counts exactly as many gaps as in the population (a heavy tail
+    is not under- or over-represented by which room happened to be picked). Returns (sizes of
+    the sampled conversations, weight of each of their gaps in conversation order)."""
+    gaps = sizes - 1
+    step = max(1, int(np.ceil(gaps.sum() / SOLVE_GAPS)))
+    order = np.argsort(sizes, kind="stable")
+    starts = np.arange(0, sizes.size, step)
+    lengths = np.minimum(step, sizes.size - starts)
+    picked = order[starts + (rng.random(starts.size) * lengths).astype(np.int64)]
+    picked = np.where(gaps[picked] > 0, picked, order[starts + lengths - 1])  # the stratum's largest
+    stratum_gaps = np.add.reduceat(gaps[order], starts)
+    keep = gaps[picked] > 0
+    picked, weight = picked[keep], stratum_gaps[keep] / gaps[picked[keep]]
+    per_gap = np.repeat(weight, gaps[picked])
+    return sizes[picked], per_gap
 
 
 def solve_idle_cut(model, target: float, sizes: np.ndarray, clock: HourOfWeekClock, seed: int) -> float:
     """The gap above which a new session starts.
 
-    Simulates `session_times` on a size-stratified sample of the conversations for candidate cuts
-    (quantiles of the model: a share of gaps above the cut) and keeps the one whose pooled gaps
-    are nearest the model: KS distance to the model's CDF plus BURST_WEIGHT x the log error of
-    their p95/p50 against the spec's burst coefficient (`target`); a grid, then a golden-section
+    Simulates `session_times` on a size-stratified sample of the conversations
+    (`_stratified_sample`) for candidate cuts (quantiles of the model: a share of gaps above the
+    cut) and keeps the one whose pooled gaps are nearest the model: KS distance to the model's CDF
+    plus BURST_WEIGHT x the log error of their p95/p50 against the spec's burst coefficient
+    (`target`), as the fidelity report weighs the two; a grid, then a golden-section
     search between the best grid point's neighbours. The same draws serve every candidate, so the
     comparison is not blurred by sampling noise. No cut (one session per conversation) when no
     conversation has two messages.
@@ -203,9 +224,7 @@ def solve_idle_cut(model, target: float, sizes: np.ndarray, clock: HourOfWeekClo
 
     if sizes.size == 0 or sizes.max() < 2:
         return float("inf")
-    order = np.argsort(sizes, kind="stable")  # every step-th conversation by size: all sizes represented
-    step = max(1, int(np.ceil((sizes.sum() - sizes.size) / SOLVE_GAPS)))
-    sample_sizes = sizes[order[step // 2 :: step]]
+    sample_sizes, gap_weight = _stratified_sample(sizes, np.random.default_rng(seed))
     gaps = sample_mmpp2_sequence(model, np.random.default_rng(seed), int(sample_sizes.sum()))
     ordered = np.sort(gaps)
     # KS on a fine logarithmic grid (KS_BINS_PER_E per factor e) instead of a sort per candidate;
@@ -223,7 +242,8 @@ def solve_idle_cut(model, target: float, sizes: np.ndarray, clock: HourOfWeekClo
         pooled = pooled_gaps(seconds, sample_sizes)
         keys = np.floor(np.log(np.maximum(pooled, 1e-300)) * KS_BINS_PER_E)
         np.clip(keys, low_key, high_key, out=keys)
-        simulated = np.cumsum(np.bincount((keys - low_key).astype(np.int64), minlength=high_key - low_key + 1)) / pooled.size
+        counts = np.bincount((keys - low_key).astype(np.int64), weights=gap_weight, minlength=high_key - low_key + 1)
+        simulated = np.cumsum(counts) / counts.sum()
         ks = float(np.max(np.abs(simulated[:-1] - model_cdf[1:])))  # both at the upper edge of each bin
         # p95/p50 from the same histogram (log-linear inside a bin: within a fraction of a percent)
         p50, p95 = np.interp([0.5, 0.95], simulated, np.arange(low_key + 1, high_key + 2) / KS_BINS_PER_E)
