@@ -279,3 +279,13 @@ def test_fitted_ks_is_measured_against_the_pack_histogram(spec) -> None:
     pack = make_pack(11)
     b = binned(pack.metrics.message_length, "metrics.message_length")
     assert spec.parameters.message_length.gof.value == pytest.approx(ks_distance(spec.parameters.message_length, b), abs=1e-4)
+
+
+@pytest.mark.parametrize("low, high", [(0.5, 2e6), (3.0, 8.0)])  # most mass inside (normal draws), a narrow window (inverse CDF)
+def test_truncated_lognormal_draws_follow_the_truncated_cdf(low: float, high: float) -> None:
+    f = Fitted(family="lognormal", params={"mu": 1.5, "sigma": 1.2}, low=low, high=high)
+    draws = np.sort(families.sample(f, np.random.default_rng(3), 200_000))
+    assert draws[0] >= low and draws[-1] <= high
+    model = families.cdf(f, draws)
+    ks = max(np.max(np.arange(1, draws.size + 1) / draws.size - model), np.max(model - np.arange(draws.size) / draws.size))
+    assert ks < 0.005  # the 1 % critical value at 200,000 draws is 0.0036
