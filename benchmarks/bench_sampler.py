@@ -8,7 +8,9 @@ run, alternating, after one warm-up of each:
   defaults: the parallel sequential scan a DBA would run);
 - the sampler: `sample_pack` with its defaults (30-day window, 2 sessions on one snapshot).
 Prints both times (median of --repeat runs), rows/s over the messages table, the ratio
-sampler / reference (target <= 5) and the per-statement breakdown of the last sampler run.
+sampler / reference (target <= 5), the per-statement breakdown of the last sampler run and, when
+the server runs on this machine, the server CPU each one cost (total work: unlike wall time it does
+not depend on how busy the machine is, nor on how many processes a plan runs in parallel).
 
     python -m benchmarks sampler [--messages=N] [--repeat=3] [--jobs=2] [--rebuild] [--time-build=1000000]
 
@@ -101,6 +103,37 @@ def time_sampler(dsn: str, jobs: int):
     return time.monotonic() - started, result
 
 
+class ServerCpu:
+    """CPU seconds the server spent in backends (and parallel workers) that ended: the postmaster's
+    reaped-children time. Total work, whatever the machine's load; other clients of the same server
+    add to it, and it is unavailable (None) for a server on another machine."""
+
+    REAP_S = 0.3  # a closed session's backend exits, and is reaped, just after the client disconnects
+
+    def __init__(self, admin_dsn: str) -> None:
+        try:
+            with psycopg.connect(admin_dsn) as conn:
+                data_directory = conn.execute("SHOW data_directory").fetchone()[0]
+            self.stat = Path(f"/proc/{int(Path(data_directory, 'postmaster.pid').read_text().split()[0])}/stat")
+            self.stat.read_text()
+        except (OSError, ValueError, psycopg.Error):
+            self.stat = None
+
+    def seconds(self) -> float | None:
+        if self.stat is None:
+            return None
+        time.sleep(self.REAP_S)
+        fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+
+    def of(self, run):
+        """(run's value, server CPU seconds it cost or None)."""
+        before = self.seconds()
+        value = run()
+        after = self.seconds()
+        return value, (after - before if before is not None else None)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks sampler")
     parser.add_argument("--messages", type=int, default=5_000_000)
@@ -117,18 +150,25 @@ def main(argv: list[str]) -> int:
         _log(f"fake production build of {args.time_build:,} messages: {build_s:.1f} s "
              f"({args.time_build / build_s:,.0f} messages/s)")
     dsn, built = ensure_database(admin_dsn, args.messages, args.rebuild)
+    server_cpu = ServerCpu(admin_dsn)
     load_before = os.getloadavg()[0]
     time_reference(dsn)
     time_sampler(dsn, args.jobs)  # warm-up: both start from the same cache state
-    references, samples, result = [], [], None
+    references, samples, reference_cpu, sampler_cpu, result = [], [], [], [], None
     for i in range(args.repeat):
-        references.append(time_reference(dsn))
-        seconds, result = time_sampler(dsn, args.jobs)
+        seconds, cpu = server_cpu.of(lambda: time_reference(dsn))
+        references.append(seconds)
+        reference_cpu.append(cpu)
+        (seconds, result), cpu = server_cpu.of(lambda: time_sampler(dsn, args.jobs))
         samples.append(seconds)
-        _log(f"run {i + 1}: reference {references[-1]:.2f} s, sampler {seconds:.2f} s")
+        sampler_cpu.append(cpu)
+        _log(f"run {i + 1}: reference {references[-1]:.2f} s, sampler {seconds:.2f} s"
+             + (f" (server CPU {reference_cpu[-1]:.2f} s and {cpu:.2f} s)" if cpu is not None else ""))
     load_after = os.getloadavg()[0]
     reference, sampler = statistics.median(references), statistics.median(samples)
     ratio = sampler / reference
+    cpu_ratio = (statistics.median(sampler_cpu) / statistics.median(reference_cpu)
+                 if None not in reference_cpu and min(reference_cpu) > 0 else None)
     per_statement: dict[str, float] = defaultdict(float)
     for record in result.statements:
         per_statement[record.name] += record.seconds
@@ -137,9 +177,11 @@ def main(argv: list[str]) -> int:
     _log(f"reference  {reference:.2f} s  ({args.messages / reference:,.0f} rows/s over messages)")
     _log(f"sampler    {sampler:.2f} s  ({args.messages / sampler:,.0f} rows/s over messages, "
          f"{window_messages:,} messages in the window, {len(result.statements)} statements, jobs {args.jobs})")
-    _log("statement seconds (summed over slices): "
-         + ", ".join(f"{name} {seconds:.2f}" for name, seconds in per_statement.items()))
+    _log("statement seconds: " + ", ".join(f"{name} {seconds:.2f}" for name, seconds in per_statement.items()))
     _log(f"ratio sampler / reference = {ratio:.2f} (target <= {TARGET_RATIO:g}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})")
+    if cpu_ratio is not None:
+        _log(f"server CPU (total work, medians): reference {statistics.median(reference_cpu):.2f} s, "
+             f"sampler {statistics.median(sampler_cpu):.2f} s, ratio {cpu_ratio:.2f}")
     _log(f"load average {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores"
          + ("; the machine was busy, figures are noisy" if busy else ""))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +189,7 @@ def main(argv: list[str]) -> int:
         "messages": args.messages, "window_messages": window_messages, "jobs": args.jobs, "repeat": args.repeat,
         "reference_s": reference, "sampler_s": sampler, "ratio": ratio, "target_ratio": TARGET_RATIO,
         "reference_runs_s": references, "sampler_runs_s": samples, "statement_s": per_statement,
+        "reference_server_cpu_s": reference_cpu, "sampler_server_cpu_s": sampler_cpu, "server_cpu_ratio": cpu_ratio,
         "build_s": built, "time_build": {"messages": args.time_build, "seconds": build_s} if args.time_build else None,
         "load_average": [load_before, load_after], "cpu_count": os.cpu_count(),
     }, indent=2) + "\n")

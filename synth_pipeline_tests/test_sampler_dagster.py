@@ -60,7 +60,7 @@ def test_samples_the_source_when_nothing_landed(source, salt_env, tmp_path, monk
     metadata = _metadata(result)
     assert metadata["source"] == "sampled" and metadata["sha256"] == sha256_file(landed)
     manifest = json.loads((tmp_path / "landing" / "2026q4_mapping.json").read_text())
-    assert metadata["totals"]["messages"] > 0 and metadata["statements"] == manifest["statements_executed"] > 8
+    assert metadata["totals"]["messages"] > 0 and metadata["statements"] == manifest["statements_executed"] >= 6
 
 
 def test_ingests_a_landed_pack_without_validating_or_sampling(tmp_path, monkeypatch) -> None:

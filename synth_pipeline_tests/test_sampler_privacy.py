@@ -19,7 +19,14 @@ from synth_pipeline.cli import main as cli_main
 from synth_pipeline.errors import SynthError
 from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
 from synth_pipeline.sampler.core import ALLOWED_LABELS, sample_pack, write_pack
-from synth_pipeline.sampler.executor import MAX_RESULT_ROWS, AggregateExecutor, SessionSettings, connect_read_only
+from synth_pipeline.sampler.executor import (
+    MAX_RESULT_ROWS,
+    AggregateExecutor,
+    DependentTask,
+    SessionSettings,
+    Task,
+    connect_read_only,
+)
 from synth_pipeline.sampler.fake_production import FakeProductionReport
 from synth_pipeline.sampler.noise import two_sided_geometric
 from synth_pipeline.sampler.statements import token_expression
@@ -74,14 +81,12 @@ def test_statement_log_shows_only_aggregates(source, result) -> None:
     dsn, report = source
     records = result.statements
     names = [r.name for r in records]
-    assert list(dict.fromkeys(names)) == ["catalog", "window_end", "export_snapshot", "import_snapshot", "message_times",
-                                          "reads", "message_lengths", "attachments", "conversations", "message_senders",
-                                          "population"]
-    assert names.count("message_times") == 2  # two sessions (jobs=2): the ordered pass runs as two disjoint slices
+    assert names == ["catalog", "window_end", "export_snapshot", "import_snapshot", "conversations", "messages", "reads",
+                     "message_senders", "population"]  # one pass per access path
     source_rows = sum(report.rows.values())
     returned = sum(r.row_count for r in records)
     assert returned < source_rows / 5  # far fewer rows than the source holds: aggregates, not rows
-    length_rows = [row for r in records if r.name == "message_lengths" for row in r.rows]
+    length_rows = [row for r in records if r.name == "messages" for row in r.rows if row[0] == "message_length"]
     assert sum(row[3] for row in length_rows) == result.pack.totals.messages > 5 * len(length_rows)
     needles = {n.lower() for n in (*report.canaries, *report.emails, *report.usernames, *report.names)}
     for record in records:
@@ -107,12 +112,12 @@ def test_statement_log_shows_only_aggregates(source, result) -> None:
         assert "content" not in measured_only
 
 
-def test_slices_and_sessions_do_not_change_the_pack(source, result) -> None:
+def test_sessions_do_not_change_the_pack(source, result) -> None:
     single = sample_pack(source[0], salt=SALT, session=SessionSettings(jobs=1))
     three = sample_pack(source[0], salt=SALT, session=SessionSettings(jobs=3))
     assert single.pack == result.pack == three.pack
-    assert [r.name for r in single.statements].count("message_times") == 1
-    assert [r.name for r in three.statements].count("message_times") == 3
+    assert [r.name for r in single.statements].count("import_snapshot") == 0
+    assert [r.name for r in three.statements].count("import_snapshot") == 2  # all sessions see one snapshot
 
 
 def test_heavy_room_tokens_are_the_salted_hmac_of_the_room_ids(source, result) -> None:
@@ -185,6 +190,23 @@ def test_executor_refuses_row_level_text(source) -> None:
         with pytest.raises(SynthError, match="more than 5 rows"):
             AggregateExecutor(conn, allowed_labels=frozenset(), max_rows=5).run("rows", sql.SQL("SELECT id FROM messages"))
     assert executor.log == []
+
+
+def test_a_dependent_task_is_built_from_the_rows_of_the_task_it_names(source) -> None:
+    with connect_read_only(source[0], SessionSettings(jobs=2)) as conn:
+        executor = AggregateExecutor(conn, allowed_labels=frozenset())
+        try:
+            executor.share_snapshot(source[0], SessionSettings(jobs=2))
+            later = DependentTask("later", after="first",
+                                  build=lambda rows: Task("later", sql.SQL("SELECT %(x)s::int + 1"), {"x": rows[0][0]}))
+            slow = Task("slow", sql.SQL("SELECT count(*) FROM pg_sleep(0.2)"), {})
+            results = executor.run_all([Task("first", sql.SQL("SELECT 41"), {}), slow, later])
+            assert results == [[(41,)], [(1,)], [(42,)]]
+            assert [r.name for r in executor.log][-3:] == ["first", "slow", "later"]  # log in task order
+            with pytest.raises(ValueError, match="must come before it"):
+                executor.run_all([later, Task("first", sql.SQL("SELECT 1"), {})])
+        finally:
+            executor.close()
 
 
 def test_same_salt_and_data_give_identical_bytes(source, result, tmp_path) -> None:

@@ -50,7 +50,7 @@ class FineRow:
 
 
 def _merged(rows) -> list[FineRow]:
-    """Rows of disjoint slices combined: counts and sums add, extremes take the extreme."""
+    """Rows with the same (metric, label, key) combined: counts and sums add, extremes take the extreme."""
     merged: dict[tuple, FineRow] = {}
     for row in map(lambda r: FineRow(*r), rows):
         key = (row.metric, row.label, row.key)
@@ -113,8 +113,13 @@ class PackBuilder:
     fine: FineRows
     ledger: PrivacyLedger
     parts: dict[str, bool]
-    receipt_modulus: int = 1
     window_messages: int = 0
+
+    @property
+    def receipt_modulus(self) -> int:
+        """k of the receipt sample (the reads statement returns it as the key of its sample count)."""
+        rows = self.fine.rows("receipt_sample_messages")
+        return int(rows[0].key) if rows else 1
 
     def message_length(self) -> Distribution:
         lengths = self.fine.counts("message_length")
@@ -219,7 +224,7 @@ class PackBuilder:
 
     def receipt_sample_messages(self) -> int:
         """Window messages in the receipt sample (all of them when the modulus is 1)."""
-        return int(sum(r.v_sum or 0 for r in self.fine.rows("message_length")))
+        return int(sum(r.n for r in self.fine.rows("receipt_sample_messages")))
 
     def attachments(self) -> Attachments | None:
         if not self.parts["attachments"]:

@@ -30,7 +30,14 @@ from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_bytes, canonical_json
 from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
 from synth_pipeline.sampler.assemble import HEAVY_ROOM_THRESHOLD, FineRows, PackBuilder
-from synth_pipeline.sampler.executor import AggregateExecutor, SessionSettings, StatementRecord, Task, connect_read_only
+from synth_pipeline.sampler.executor import (
+    AggregateExecutor,
+    DependentTask,
+    SessionSettings,
+    StatementRecord,
+    Task,
+    connect_read_only,
+)
 from synth_pipeline.sampler.fine import MICRO_BINS_PER_E
 from synth_pipeline.sampler.noise import PrivacyLedger, releases_for
 from synth_pipeline.sampler.statements import Statements
@@ -44,15 +51,15 @@ METRIC_LABELS = frozenset({
     "message_length", "messages_per_user", "primary_device", "conversations", "messages_per_conversation",
     "participants_per_conversation", "participants_per_group", "conversation_kind", "hour_of_week",
     "inter_arrival", "inter_arrival_stats", "heavy_room", "reads_per_message", "read_latency",
-    "read_latency_stats", "attachments_per_message", "attachment_size", "attachment_size_stats",
+    "read_latency_stats", "receipt_sample_messages", "attachments_per_message", "attachment_size", "attachment_size_stats",
 })
 # The only text a statement may return: metric names, enum labels (and 16-hex tokens).
 ALLOWED_LABELS = METRIC_LABELS | set(DEVICES) | set(CONVERSATION_KINDS) | set(ATTACHMENT_KINDS)
 MAX_JOBS = 16
-# Receipts are measured on all messages of sources up to this size; above it, on the messages
-# whose id is a multiple of k = ceil(messages / this): a systematic sample whose receipts are
-# found through the receipts' primary key instead of a join of the whole table (docs/sampler.md).
-RECEIPT_SAMPLE_MESSAGES = 200_000
+# Receipts are measured on all messages of windows up to this size; above it, on the messages
+# whose id is a multiple of k = ceil(window messages / this): a systematic sample whose receipts
+# are found through the receipts' primary key instead of a join of the whole table (docs/sampler.md).
+RECEIPT_SAMPLE_MESSAGES = 100_000
 SESSION_STATEMENTS = frozenset({"export_snapshot", "import_snapshot"})
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
@@ -133,36 +140,45 @@ def _parts(mapping: Mapping) -> Parts:
     )
 
 
-def _window(executor: AggregateExecutor, statements: Statements, window_days: int) -> tuple[Window, int]:
-    """The window, and the receipt-sample modulus k (receipts of messages whose id is a multiple of k)."""
-    (end_epoch, messages_total), = executor.run("window_end", statements.window_end())
+def _window(executor: AggregateExecutor, statements: Statements, window_days: int) -> Window:
+    (end_epoch,), = executor.run("window_end", statements.window_end())
     if end_epoch is None:
         table = statements.mapping.table_name("messages")
         raise SynthError(f"empty window: {statements.schema}.{table} has no messages; sample a database with data")
     end = datetime.fromtimestamp(float(end_epoch), tz=timezone.utc)
-    modulus = max(1, math.ceil(int(messages_total) / RECEIPT_SAMPLE_MESSAGES))
-    return Window(days=window_days, start=_iso(end - timedelta(days=window_days)), end=_iso(end)), modulus
+    return Window(days=window_days, start=_iso(end - timedelta(days=window_days)), end=_iso(end))
 
 
-def _aggregate_rows(executor: AggregateExecutor, statements: Statements, parts: Parts, params: dict,
-                    slices: int) -> list[tuple]:
-    """Run the aggregate statements concurrently over the sessions, longest first.
+def receipt_modulus(window_messages: int) -> int:
+    """k of the receipt sample: receipts of the window's messages whose id is a multiple of k."""
+    return max(1, math.ceil(window_messages / RECEIPT_SAMPLE_MESSAGES))
 
-    The ordered pass over each conversation's messages (a window function, which PostgreSQL runs
-    in one process) runs as `slices` disjoint slices that add up; the scans and joins are left to
-    PostgreSQL's own parallel query, where slicing would only read a table once per slice.
+
+def _reads_task(statements: Statements, params: dict) -> DependentTask:
+    """Receipts, once the conversations pass has counted the window's messages (which sizes the sample)."""
+
+    def build(conversation_rows: list[tuple]) -> Task:
+        window_messages = sum(int(key) * int(n) for metric, _, key, n, *_ in conversation_rows
+                              if metric == "messages_per_conversation")
+        modulus = receipt_modulus(window_messages)
+        reads = dataclasses.replace(statements, receipt_sampled=modulus > 1).reads()
+        return Task("reads", reads, {**params, "receipt_modulus": modulus})
+
+    return DependentTask("reads", after="conversations", build=build)
+
+
+def _aggregate_rows(executor: AggregateExecutor, statements: Statements, parts: Parts, params: dict) -> list[tuple]:
+    """Run the aggregate statements concurrently over the sessions, in an order that balances them.
+
+    Each statement is one pass over one access path (docs/sampler.md, "Speed"); scans and joins
+    inside a statement are left to PostgreSQL's own parallel query. With two sessions the
+    conversations pass and then the receipts run on one, the messages pass and the senders on
+    the other.
     """
-    plan = [("message_times", slices)]
-    plan += [("reads", 1 if statements.receipt_sampled else slices)] if parts.reads else []
-    plan += [("message_lengths", 1)]
-    plan += [("attachments", 1)] if parts.attachments else []
-    plan += [("conversations", 1), ("message_senders", 1)]
-    tasks = []
-    for name, count in plan:
-        statement = getattr(dataclasses.replace(statements, sliced=count > 1), name)()
-        tasks += [Task(name, statement, {**params, "slices": count, "slice": i} if count > 1 else params)
-                  for i in range(count)]
-    tasks.append(Task("population", statements.population(), params))
+    tasks: list[Task | DependentTask] = [Task(name, getattr(statements, name)(), params)
+                                         for name in ("conversations", "messages")]
+    tasks += [_reads_task(statements, params)] if parts.reads else []
+    tasks += [Task(name, getattr(statements, name)(), params) for name in ("message_senders", "population")]
     return [row for rows in executor.run_all(tasks) for row in rows]
 
 
@@ -181,15 +197,12 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
         raise SynthError(f"--jobs must be between 1 and {MAX_JOBS} (got {session.jobs})")
     salt = salt or salt_from_env()
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-    # Slices of one statement must not split a contribution-bound partition (a sender's messages).
-    slices = session.jobs if epsilon is None else 1
     with connect_read_only(dsn, session) as conn:
         executor = AggregateExecutor(conn, allowed_labels=frozenset(ALLOWED_LABELS))
         present = _present_mapping(executor, mapping, schema)
         parts = _parts(present)
         statements = Statements(present, schema, bounded=epsilon is not None)
-        window, receipt_modulus = _window(executor, statements, window_days)
-        statements = dataclasses.replace(statements, receipt_sampled=receipt_modulus > 1)
+        window = _window(executor, statements, window_days)
         inner, outer = salt.pad_keys()
         params = {
             "window_start": datetime.strptime(window.start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
@@ -198,7 +211,6 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
             "bytes_floor": CONTINUOUS_FLOOR["bytes"],
             "micro_bins_per_e": MICRO_BINS_PER_E,
             "heavy_room_threshold": HEAVY_ROOM_THRESHOLD,
-            "receipt_modulus": receipt_modulus,
             "hmac_inner_key": inner,
             "hmac_outer_key": outer,
         }
@@ -206,7 +218,7 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
             params["contribution_bound"] = contribution_bound
         try:
             executor.share_snapshot(dsn, session)
-            rows = _aggregate_rows(executor, statements, parts, params, slices)
+            rows = _aggregate_rows(executor, statements, parts, params)
         finally:
             executor.close()
         conn.rollback()  # nothing to commit: end the read-only transaction explicitly
@@ -217,7 +229,7 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
         releases=releases_for(parts.model_dump()) if epsilon is not None else [],
         rng=_noise_rng(salt, rows) if epsilon is not None else None,
     )
-    builder = PackBuilder(FineRows(rows), ledger, parts.model_dump(), receipt_modulus=receipt_modulus)
+    builder = PackBuilder(FineRows(rows), ledger, parts.model_dump())
     metrics, totals = builder.metrics_and_totals()
     if totals.messages == 0:
         raise SynthError(f"empty window: no messages in the {window_days} days up to {window.end}; widen --window-days")

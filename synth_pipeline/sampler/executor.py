@@ -19,8 +19,8 @@ from __future__ import annotations
 import queue
 import re
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
@@ -54,7 +54,7 @@ class StatementRecord:
 class SessionSettings:
     statement_timeout_s: int = 1800
     work_mem_mb: int = 128
-    jobs: int = 2  # concurrent sessions (slices of each statement run side by side)
+    jobs: int = 2  # concurrent sessions (statements run side by side on one snapshot)
 
     def options(self) -> str:
         return (
@@ -69,6 +69,15 @@ class Task:
     name: str
     statement: sql.Composable
     params: dict
+
+
+@dataclass(frozen=True)
+class DependentTask:
+    """A task built from the rows of an earlier task of the same `run_all` (named `after`)."""
+
+    name: str
+    after: str
+    build: Callable[[list[tuple]], Task]
 
 
 def connect_read_only(dsn: str, settings: SessionSettings = SessionSettings()) -> psycopg.Connection:
@@ -102,13 +111,24 @@ class AggregateExecutor:
         self.log.append(record)
         return rows
 
-    def run_all(self, tasks: Sequence[Task]) -> list[list[tuple]]:
-        """Run tasks concurrently, one per session at a time; results and log in task order."""
+    def run_all(self, tasks: Sequence[Task | DependentTask]) -> list[list[tuple]]:
+        """Run tasks concurrently, one per session at a time, in list order; results and log in task order.
+
+        A `DependentTask` waits for the task it names (which must come earlier in the list, so it is
+        already running or done) before it takes a session.
+        """
+        names = [task.name for task in tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"task names must be unique: {names}")
         sessions: queue.Queue[psycopg.Connection] = queue.Queue()
         for conn in [self.conn, *self.workers]:
             sessions.put(conn)
+        started: dict[str, Future] = {}
 
-        def on_free_session(task: Task):
+        def on_free_session(task: Task | DependentTask):
+            if isinstance(task, DependentTask):
+                rows, _ = started[task.after].result()
+                task = task.build(rows)
             conn = sessions.get()
             try:
                 return self._execute(conn, task)
@@ -116,7 +136,11 @@ class AggregateExecutor:
                 sessions.put(conn)
 
         with ThreadPoolExecutor(max_workers=sessions.qsize()) as pool:
-            outcomes = list(pool.map(on_free_session, tasks))
+            for task in tasks:
+                if isinstance(task, DependentTask) and task.after not in started:
+                    raise ValueError(f"task {task.name!r} needs {task.after!r}, which must come before it")
+                started[task.name] = pool.submit(on_free_session, task)
+            outcomes = [started[name].result() for name in names]
         self.log.extend(record for _, record in outcomes)
         return [rows for rows, _ in outcomes]
 

@@ -1,5 +1,5 @@
 -- Messages per active user (activity skew): count per sender, then a frequency table of those
--- counts. The (sender, created_at) index serves it without touching the message rows.
+-- counts. The (sender_id, created_at) index serves it without touching the message rows.
 SELECT 'messages_per_user'::text AS metric,
        NULL::text AS label,
        per_user.messages::float8 AS key,

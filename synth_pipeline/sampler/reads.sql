@@ -1,8 +1,12 @@
--- Read receipts of the window's messages: receipts per message (a frequency table; messages
--- without receipts are the window's messages minus those counted here) and the latency
--- read_at - message time in geometric micro-bins, with exact count, min, max and sum (whole
--- microseconds, so the total does not depend on the plan's summation order).
-WITH joined AS (
+-- Read receipts of the sampled window messages (all of them on small sources): how many messages
+-- were sampled, receipts per message (a frequency table; messages without receipts are the
+-- sampled messages minus those counted here) and the latency read_at - message time in geometric
+-- micro-bins, with exact count, min, max and sum (whole microseconds, so the total does not
+-- depend on the plan's summation order).
+WITH sampled AS MATERIALIZED (
+    SELECT wm.id, wm.created_at FROM ({sampled_messages}) AS wm
+),
+joined AS (
     {reads_of_window}
 ),
 grouped AS (
@@ -34,3 +38,7 @@ SELECT CASE grouping_set WHEN 1 THEN 'reads_per_message' WHEN 2 THEN 'read_laten
        sum(CASE WHEN grouping_set = 3 THEN v_sum END) AS v_sum
 FROM grouped
 GROUP BY 1, 2, 3
+UNION ALL
+-- key: the sample's modulus k
+SELECT 'receipt_sample_messages', NULL, %(receipt_modulus)s::float8, count(*), NULL, NULL, NULL
+FROM sampled

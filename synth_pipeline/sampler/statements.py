@@ -2,13 +2,13 @@
 
 Every identifier comes from the mapping through `psycopg.sql.Identifier`; every value (window
 bounds, HMAC pad keys, bounds) is a bind parameter. Enum columns are normalised on the server
-(`CASE ... IN (...)`), so only known labels can ever come back.
+(`CASE ... IN (...)`) before anything is returned, so only known labels can ever come back.
 
-The window's messages are one composable source (`window_messages`) that every statement reads.
-With a contribution bound (epsilon mode) the sources are wrapped in `capped(...)`, which keeps at
-most `contribution_bound` rows per user (and per message for receipts), chosen deterministically.
-Statements can be cut into disjoint slices (`SLICE`) and receipts restricted to a systematic
-sample of messages (`RECEIPT_SAMPLE`); see `Statements`.
+The window's messages are one composable source (`window_messages`) that the passes over
+messages read. With a contribution bound (epsilon mode) the sources are wrapped in `capped(...)`,
+which keeps at most `contribution_bound` rows per user (and per message for receipts), chosen
+deterministically. Receipts can be restricted to a systematic sample of messages
+(`RECEIPT_SAMPLE`); see `Statements`.
 """
 
 from __future__ import annotations
@@ -21,38 +21,49 @@ from psycopg import sql
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS, DEVICES
 from synth_pipeline.schema.mapping import Mapping
 
+# The device column comes back raw: statements group on it and normalise the (few) groups
+# afterwards, which is cheaper than normalising every row (messages.sql).
 WINDOW_MESSAGES = """\
 SELECT m.{m_id} AS id, m.{m_conversation_id} AS conversation_id, m.{m_sender_id} AS sender_id,
        m.{m_content} AS content, {m_device} AS device, m.{m_created_at} AS created_at
 FROM {messages} AS m
-WHERE m.{m_created_at} > %(window_start)s AND m.{m_created_at} <= %(window_end)s{slice}{sample}"""
+WHERE m.{m_created_at} > %(window_start)s AND m.{m_created_at} <= %(window_end)s{sample}"""
 
 PARTICIPANTS = """\
 SELECT p.{p_conversation_id} AS conversation_id, p.{p_user_id} AS user_id
-FROM {participants} AS p
-WHERE TRUE{slice}"""
+FROM {participants} AS p"""
 
-# Receipts stamped more than a day before the window cannot belong to its messages (a receipt
-# precedes its message only by clock skew): the filter halves the receipts joined, cheaply.
+# Receipts of the sampled window messages, found through the receipts' primary key. Receipts
+# stamped more than a day before the window cannot belong to its messages (a receipt precedes its
+# message only by clock skew).
 READS_OF_WINDOW = """\
 SELECT r.{r_message_id} AS message_id, r.{r_user_id} AS user_id, r.{r_read_at} AS read_at,
        wm.created_at AS message_created_at
 FROM {reads} AS r
-JOIN ({window_messages}) AS wm ON wm.id = r.{r_message_id}
-WHERE r.{r_read_at} > %(window_start)s - interval '1 day'{slice}{sample}"""
+JOIN sampled AS wm ON wm.id = r.{r_message_id}
+WHERE r.{r_read_at} > %(window_start)s - interval '1 day'"""
 
 # The receipt sample of large sources: messages whose id is a multiple of %(receipt_modulus)s.
 RECEIPT_SAMPLE = " AND mod({key}, %(receipt_modulus)s::bigint) = 0"
 
+# Attachments whose message is in the window, found from the attachments' side: only attachments
+# inside the window's id range (`by_device`, messages.sql), then one primary-key probe of the
+# message per attachment (OFFSET 0 keeps that nested loop). With ids that grow with time this
+# touches only the window's attachments, instead of hashing every message of the window to find
+# the few that have attachments (docs/sampler.md, "Speed").
 ATTACHMENTS_OF_WINDOW = """\
 SELECT a.{a_id} AS id, a.{a_message_id} AS message_id, {a_kind} AS kind, a.{a_size_bytes}::float8 AS size,
        a.{a_size_bytes} AS size_bytes, wm.sender_id
 FROM {attachments} AS a
-JOIN ({window_messages}) AS wm ON wm.id = a.{a_message_id}
-WHERE TRUE{slice}"""
-
-# One of %(slices)s disjoint slices of an integer key (mod twice: keys may be negative).
-SLICE = " AND mod(mod({key}, %(slices)s::bigint) + %(slices)s::bigint, %(slices)s::bigint) = %(slice)s::bigint"
+CROSS JOIN LATERAL (
+    SELECT m.{m_sender_id} AS sender_id
+    FROM {messages} AS m
+    WHERE m.{m_id} = a.{a_message_id}
+      AND m.{m_created_at} > %(window_start)s AND m.{m_created_at} <= %(window_end)s
+    OFFSET 0
+) AS wm
+WHERE a.{a_message_id} BETWEEN (SELECT min(by_device.first_id) FROM by_device)
+                           AND (SELECT max(by_device.last_id) FROM by_device)"""
 
 # HMAC-SHA256(salt, value) on the server, from the two pad keys (RFC 2104):
 # sha256(opad_key || sha256(ipad_key || value)), as 16 hex characters. See tokens.py.
@@ -104,25 +115,17 @@ def capped(source: sql.Composable, partitions: list[tuple[str, str]]) -> sql.Com
     return sql.SQL(CAPPED).format(ranks=ranks, source=source, filters=filters)
 
 
-def slice_filter(key: sql.Composable, sliced: bool) -> sql.Composable:
-    return sql.SQL(SLICE).format(key=key) if sliced else sql.SQL("")
-
-
 @dataclass(frozen=True)
 class Statements:
     """The composed statements for one mapping and schema.
 
-    `bounded` (epsilon mode) caps every source at the contribution bound. `sliced` adds a filter
-    that keeps one of %(slices)s disjoint slices of each statement's grouping key (conversation
-    for the passes over conversations, sender for senders, message otherwise), so that slices run
-    concurrently on separate connections and their frequency tables simply add up.
-    `receipt_sampled` restricts receipts to the messages of the receipt sample (large sources).
+    `bounded` (epsilon mode) caps every source at the contribution bound. `receipt_sampled`
+    restricts receipts to the messages of the receipt sample (large sources).
     """
 
     mapping: Mapping
     schema: str
     bounded: bool = False
-    sliced: bool = False
     receipt_sampled: bool = False  # receipts measured on the messages of the receipt sample only
 
     def _table(self, logical: str) -> sql.Identifier:
@@ -131,44 +134,38 @@ class Statements:
     def _col(self, logical: str, column: str) -> sql.Identifier:
         return self.mapping.column(logical, column)
 
-    def window_messages(self, slice_key: str | None = None, receipt_sample: bool = False) -> sql.Composed:
-        m = self.mapping
+    def _message_columns(self) -> dict[str, sql.Identifier]:
+        return {f"m_{c}": self._col("messages", c) for c in ("id", "conversation_id", "sender_id", "content", "created_at")}
+
+    def window_messages(self, receipt_sample: bool = False) -> sql.Composed:
         device = (
-            _enum_expression(sql.SQL("m.{}").format(self._col("messages", "device")), DEVICES, None)
-            if m.has_column("messages", "device") else sql.SQL("NULL::text")
+            sql.SQL("m.{}").format(self._col("messages", "device"))
+            if self.mapping.has_column("messages", "device") else sql.SQL("NULL::text")
         )
-        key = sql.SQL("m.{}").format(self._col("messages", slice_key)) if slice_key else None
         source = sql.SQL(WINDOW_MESSAGES).format(
             messages=self._table("messages"), m_device=device,
-            slice=slice_filter(key, self.sliced and key is not None),
             sample=sql.SQL(RECEIPT_SAMPLE).format(key=sql.SQL("m.{}").format(self._col("messages", "id")))
             if receipt_sample else sql.SQL(""),
-            **{f"m_{c}": self._col("messages", c) for c in ("id", "conversation_id", "sender_id", "content", "created_at")},
+            **self._message_columns(),
         )
         if self.bounded:
             return capped(source, [("sender_id", "bounded.created_at, bounded.id")])
         return source
 
     def participants_source(self) -> sql.Composed:
-        conversation = self._col("conversation_participants", "conversation_id")
         source = sql.SQL(PARTICIPANTS).format(
             participants=self._table("conversation_participants"),
-            p_conversation_id=conversation,
+            p_conversation_id=self._col("conversation_participants", "conversation_id"),
             p_user_id=self._col("conversation_participants", "user_id"),
-            slice=slice_filter(sql.SQL("p.{}").format(conversation), self.sliced),
         )
         if self.bounded:
             return capped(source, [("user_id", "bounded.conversation_id")])
         return source
 
     def reads_of_window(self) -> sql.Composed:
-        message = self._col("message_reads", "message_id")
-        sampled = self.receipt_sampled
+        """Receipts of the CTE `sampled` (the sampled window messages)."""
         source = sql.SQL(READS_OF_WINDOW).format(
             reads=self._table("message_reads"),
-            window_messages=self.window_messages(None if sampled else "id", receipt_sample=sampled),
-            slice=slice_filter(sql.SQL("r.{}").format(message), self.sliced and not sampled),
-            sample=sql.SQL(RECEIPT_SAMPLE).format(key=sql.SQL("r.{}").format(message)) if sampled else sql.SQL(""),
             **{f"r_{c}": self._col("message_reads", c) for c in ("message_id", "user_id", "read_at")},
         )
         if self.bounded:
@@ -180,11 +177,10 @@ class Statements:
 
     def attachments_of_window(self) -> sql.Composed:
         kind = _enum_expression(sql.SQL("a.{}").format(self._col("attachments", "kind")), ATTACHMENT_KINDS, "file")
-        message = self._col("attachments", "message_id")
         source = sql.SQL(ATTACHMENTS_OF_WINDOW).format(
-            attachments=self._table("attachments"), a_kind=kind, window_messages=self.window_messages("id"),
-            slice=slice_filter(sql.SQL("a.{}").format(message), self.sliced),
+            attachments=self._table("attachments"), messages=self._table("messages"), a_kind=kind,
             **{f"a_{c}": self._col("attachments", c) for c in ("id", "message_id", "size_bytes")},
+            **self._message_columns(),
         )
         if self.bounded:
             return capped(source, [("sender_id", "bounded.message_id, bounded.id")])
@@ -197,14 +193,24 @@ class Statements:
 
     def window_end(self) -> sql.Composed:
         return sql.SQL(template("window_end")).format(
-            messages=self._table("messages"), m_created_at=self._col("messages", "created_at")
+            messages=self._table("messages"), m_created_at=self._col("messages", "created_at"),
+            m_id=self._col("messages", "id"),
         )
 
-    def message_lengths(self) -> sql.Composed:
-        return sql.SQL(template("message_lengths")).format(window_messages=self.window_messages("id"))
+    def messages(self) -> sql.Composed:
+        """Lengths by device and, when the source has attachments, the attachments (one statement)."""
+        attachments = (
+            sql.SQL("\nUNION ALL (\n{}\n)").format(sql.SQL(template("attachments")).format(
+                attachments_of_window=self.attachments_of_window()))
+            if self.mapping.has_table("attachments") else sql.SQL("")
+        )
+        return sql.SQL(template("messages")).format(
+            window_messages=self.window_messages(),
+            device_label=_enum_expression(sql.SQL("by_device.device"), DEVICES, None),
+        ) + attachments
 
     def message_senders(self) -> sql.Composed:
-        return sql.SQL(template("message_senders")).format(window_messages=self.window_messages("sender_id"))
+        return sql.SQL(template("message_senders")).format(window_messages=self.window_messages())
 
     def population(self) -> sql.Composed:
         primary_device = (
@@ -215,12 +221,9 @@ class Statements:
             users=self._table("users"), conversations=self._table("conversations"), u_primary_device=primary_device
         )
 
-    def message_times(self) -> sql.Composed:
-        return sql.SQL(template("message_times")).format(window_messages=self.window_messages("conversation_id"))
-
     def conversations(self) -> sql.Composed:
         return sql.SQL(template("conversations")).format(
-            window_messages=self.window_messages("conversation_id"),
+            window_messages=self.window_messages(),
             participants_source=self.participants_source(),
             conversations=self._table("conversations"),
             c_id=self._col("conversations", "id"),
@@ -229,7 +232,7 @@ class Statements:
         )
 
     def reads(self) -> sql.Composed:
-        return sql.SQL(template("reads")).format(reads_of_window=self.reads_of_window())
-
-    def attachments(self) -> sql.Composed:
-        return sql.SQL(template("attachments")).format(attachments_of_window=self.attachments_of_window())
+        return sql.SQL(template("reads")).format(
+            sampled_messages=self.window_messages(receipt_sample=self.receipt_sampled),
+            reads_of_window=self.reads_of_window(),
+        )
