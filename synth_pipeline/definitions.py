@@ -17,6 +17,7 @@ from synth_pipeline.defs import (
     privacy,
     reports,
     sampling,
+    scaleout,
 )
 from synth_pipeline.defs.resources import default_resources
 from synth_pipeline.defs.settings import OWNERS
@@ -32,6 +33,7 @@ def build_definitions() -> dg.Definitions:
         reports.defs,
         lifecycle.defs,
         orchestration.defs,
+        scaleout.defs,
         dg.Definitions(resources=default_resources()),
     )
     # map_asset_specs is "preview" in Dagster 1.13; it is the one place that sets every asset's owners.
