@@ -1,5 +1,5 @@
 """Dagster definitions of the scale-out proof: `scale_out_job` (the code location's executor) and
-`scale_out_dask_job` (dagster-dask): plan -> one step per partition -> manifest -> load.
+`scale_out_dask_job` (dagster-dask): one step per partition -> manifest -> load.
 See jobs.py and docs/scale-out.md."""
 
 import dagster as dg
