@@ -204,18 +204,37 @@ def segment_cdf(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, x: np.ndarray) 
     return np.clip(np.where(near_one, np.log(x / a) / np.log(b / a), power), 0.0, 1.0)
 
 
+_GUIDE_CELLS = 4096  # a power of two: u * _GUIDE_CELLS is exact in floating point
+
+
+def locate(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """`np.searchsorted(edges, u, side="right")` for u in [0, 1) and increasing `edges`, through a
+    guide table of equal probability cells: a cell without an edge inside decides at once (nearly
+    every draw), the others fall back to the binary search. Several times faster for millions of
+    draws (random needles make the binary search miss the branch predictor at every step)."""
+    guide = np.searchsorted(edges, np.arange(_GUIDE_CELLS + 1) / _GUIDE_CELLS, side="right")
+    cell = (u * _GUIDE_CELLS).astype(np.int64)
+    out = guide[cell]
+    unsure = np.flatnonzero(out != guide[cell + 1])
+    out[unsure] = np.searchsorted(edges, u[unsure], side="right")
+    return out
+
+
 def _empirical_quantile(f: Fitted, u: np.ndarray) -> np.ndarray:
     probs, values, alphas, shaped = _empirical_parts(f)
-    out = np.interp(u, probs, values)
+    # np.interp(u, probs, values), with the segment found by `locate`
+    j = np.clip(locate(probs, u) - 1, 0, max(probs.size - 2, 0))
+    width = np.diff(probs)
+    if width.size == 0:
+        return np.full(u.size, values[0] if values.size else 0.0)
+    t = (u - probs[j]) / np.where(width > 0, width, 1.0)[j]
+    np.clip(t, 0.0, 1.0, out=t)
+    out = values[j] + t * np.diff(values)[j]
     if np.any(shaped):
         # Only the draws that fall in shaped segments (a heavy tail: a few %) pay for the powers.
-        first, last = np.flatnonzero(shaped)[[0, -1]]
-        near = np.flatnonzero((u >= probs[first]) & (u <= probs[last + 1]))
-        j = np.clip(np.searchsorted(probs, u[near], side="right") - 1, 0, probs.size - 2)
-        hit = near[shaped[j]]
-        jh = j[shaped[j]]
-        t = np.clip((u[hit] - probs[jh]) / (probs[jh + 1] - probs[jh]), 0.0, 1.0)
-        out[hit] = segment_quantile(values[jh], values[jh + 1], alphas[jh], t)
+        hit = np.flatnonzero(shaped[j])
+        jh = j[hit]
+        out[hit] = segment_quantile(values[jh], values[jh + 1], alphas[jh], t[hit])
     return out
 
 

@@ -37,7 +37,7 @@ from synth_pipeline.generator.bands import BANDS, default_shard_count
 from synth_pipeline.generator.timeline import HourOfWeekClock, Window, solve_idle_cut
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS, CONVERSATION_KINDS, DEVICES
 
-GENERATOR_VERSION = "1.1"  # bump whenever the same inputs would give different bytes
+GENERATOR_VERSION = "1.2"  # bump whenever the same inputs would give different bytes
 USERS_PARTITION = "users"
 KIND_DIRECT, KIND_GROUP, KIND_HEAVY = 0, 1, 2
 # The spec's device mixes carry NULL devices as the category "unknown" (metrics pack convention).

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synth_pipeline.calibration.families import sample_categorical, sample_mmpp2_sequence
+from synth_pipeline.calibration.families import locate, sample_categorical, sample_mmpp2_sequence
 from synth_pipeline.contracts.distribution_spec import Categorical
 from synth_pipeline.generator.plan import (
     DEVICE_CATEGORIES,
@@ -185,7 +185,7 @@ def _reads(plan: GenerationPlan, people: _Participants, message_conversation: np
     conversation = message_conversation[read]
     others = people.counts[conversation] - 1  # readers exclude the sender
     # Drawn from the plan's uncapped distribution, so that after the cap the spec's holds.
-    count = np.searchsorted(plan.read_count_cdf, rng.random(read.size), side="right") + 1
+    count = locate(plan.read_count_cdf, rng.random(read.size)) + 1
     np.minimum(count, others, out=count)
     first_other = rng.integers(0, others)  # where the run of readers starts among the others
     total = int(count.sum())

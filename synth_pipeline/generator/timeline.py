@@ -181,11 +181,12 @@ def pooled_gaps(seconds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return gaps[keep]
 
 
-SOLVE_GAPS = 200_000  # gaps simulated per candidate cut (a size-stratified sample of conversations)
-_IDLE_SHARES = np.geomspace(0.6, 0.001, 16)  # candidate shares of gaps above the cut
+SOLVE_GAPS = 100_000  # gaps simulated per candidate cut (a size-stratified sample of conversations)
+_IDLE_SHARES = np.geomspace(0.6, 0.001, 12)  # candidate shares of gaps above the cut
 KS_BINS_PER_E = 24
 BURST_WEIGHT = 1.0  # objective: KS + this x |log(simulated p95/p50 / the spec's)|, as fidelity values them
 _GOLDEN = (5 ** 0.5 - 1) / 2
+GOLDEN_STEPS = 6
 
 
 def _stratified_sample(sizes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +259,7 @@ def solve_idle_cut(model, target: float, sizes: np.ndarray, clock: HourOfWeekClo
     best_x, best_value = grid[best], values[best]
     a, b = high + _GOLDEN * (low - high), low + _GOLDEN * (high - low)  # golden section on [low, high]
     fa, fb = objective(a), objective(b)
-    for _ in range(8):
+    for _ in range(GOLDEN_STEPS):
         if fa < fb:
             high, b, fb = b, a, fa
             a = high + _GOLDEN * (low - high)
