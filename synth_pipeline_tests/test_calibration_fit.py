@@ -289,3 +289,10 @@ def test_truncated_lognormal_draws_follow_the_truncated_cdf(low: float, high: fl
     model = families.cdf(f, draws)
     ks = max(np.max(np.arange(1, draws.size + 1) / draws.size - model), np.max(model - np.arange(draws.size) / draws.size))
     assert ks < 0.005  # the 1 % critical value at 200,000 draws is 0.0036
+
+
+def test_locate_is_searchsorted() -> None:
+    rng = np.random.default_rng(4)
+    edges = np.concatenate([[0.0, 1e-6, 2e-6], np.sort(rng.random(300)), [0.5, 0.5, 1.0]])  # dense cells, ties
+    u = np.concatenate([rng.random(200_000), edges[edges < 1], [0.0, 0.5, np.nextafter(1.0, 0.0)]])
+    assert np.array_equal(families.locate(np.sort(edges), u), np.searchsorted(np.sort(edges), u, side="right"))
