@@ -176,6 +176,8 @@ class Statements:
         return source
 
     def attachments_of_window(self) -> sql.Composed:
+        """Attachments of window messages (in epsilon mode: of the capped messages' id range, then
+        capped per sender, which is what bounds a user's contribution)."""
         kind = _enum_expression(sql.SQL("a.{}").format(self._col("attachments", "kind")), ATTACHMENT_KINDS, "file")
         source = sql.SQL(ATTACHMENTS_OF_WINDOW).format(
             attachments=self._table("attachments"), messages=self._table("messages"), a_kind=kind,
