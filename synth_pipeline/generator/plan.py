@@ -431,10 +431,10 @@ def _active_users(spec: DistributionSpec, n_users: int, rng: np.random.Generator
 def _participant_counts(spec: DistributionSpec, kind: np.ndarray, n_users: int, rng: np.random.Generator) -> np.ndarray:
     """Participants per conversation: 2 in direct chats; groups from participants_per_group.
 
-    With `heavy_rooms.participants`, heavy rooms take, from the drawn group sizes, the ones
-    nearest (at or above) draws of their own distribution and ordinary groups the rest: both
-    follow their distributions while all groups together still follow participants_per_group,
-    which describes them all (heavy rooms included)."""
+    With `heavy_rooms.participants`, heavy rooms draw from it, and ordinary groups take the drawn
+    group sizes less the ones nearest (at or above) each heavy room's: participants_per_group
+    describes all groups, heavy rooms included, so together they still follow it (heavy rooms
+    larger than any drawn group size add the tail a smooth fit of all groups rounds off)."""
     p = spec.parameters
     participants = np.full(kind.size, 2, dtype=np.int64)
     groups = np.flatnonzero(kind != KIND_DIRECT)
@@ -448,7 +448,7 @@ def _participant_counts(spec: DistributionSpec, kind: np.ndarray, n_users: int, 
     steps = np.arange(heavy.size)
     position = np.minimum(np.searchsorted(pool, wanted), pool.size - heavy.size + steps)
     position = np.maximum.accumulate(position - steps) + steps  # distinct, increasing
-    participants[heavy] = rng.permutation(pool[position])
+    participants[heavy] = rng.permutation(np.clip(wanted, 2, n_users).astype(np.int64))
     participants[kind == KIND_GROUP] = rng.permutation(np.delete(pool, position))
     return participants
 
