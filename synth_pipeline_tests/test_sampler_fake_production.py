@@ -9,7 +9,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from synth_pipeline.sampler.binary_copy import FixedColumn, TextColumn, iter_payload
+from synth_pipeline.sampler.columns import FixedColumn, TextColumn, copy_stream
 from synth_pipeline.sampler.fake_production import FakeProductionReport
 from synth_pipeline_tests.sampler_fixtures import build_small
 
@@ -97,17 +97,19 @@ def test_same_seed_same_data(pg_dsn, source) -> None:
 def test_binary_copy_round_trips_awkward_values(pg_dsn) -> None:
     texts = ["plain", None, "", "tab\tnew\nline \\ back", "ünïcødé ☃ 𝄞"]
     stamps = [0, -1, 1_700_000_000_123_456, 946_684_800_000_000, 4_102_444_800_000_000]
-    columns = [
-        FixedColumn("int8", np.array([0, -1, 2**62, 7, -(2**62)])),
-        TextColumn.from_strings(texts),
-        FixedColumn("bool", np.array([True, False, True, False, True])),
-        FixedColumn("timestamptz", np.array(stamps)),
-        TextColumn.from_categories(("web", "ios"), np.array([0, 1, -1, 1, 0])),
-    ]
+    columns = {
+        "a": FixedColumn("int8", np.array([0, -1, 2**62, 7, -(2**62)])),
+        "b": TextColumn.from_strings(texts),
+        "c": FixedColumn("bool", np.array([True, False, True, False, True])),
+        "d": FixedColumn("timestamptz", np.array(stamps)),
+        "e": TextColumn.from_categories(("web", "ios"), np.array([0, 1, -1, 1, 0])),
+    }
+    order, chunks = copy_stream(columns, 5, batch_rows=2)
+    assert order == ["a", "c", "d", "b", "e"]  # the loader's encoder: fixed-width columns first
     with psycopg.connect(pg_dsn) as conn:
         conn.execute("CREATE TEMP TABLE round_trip (a bigint, b text, c boolean, d timestamptz, e text)")
-        with conn.cursor().copy("COPY round_trip FROM STDIN (FORMAT binary)") as copy:
-            for chunk in iter_payload(columns, 5, batch_rows=2):
+        with conn.cursor().copy(f"COPY round_trip ({', '.join(order)}) FROM STDIN (FORMAT binary)") as copy:
+            for chunk in chunks:
                 copy.write(chunk)
         rows = conn.execute("SELECT * FROM round_trip").fetchall()
     as_time = [datetime.fromtimestamp(s / 1e6, tz=timezone.utc) for s in stamps]

@@ -16,7 +16,7 @@ Shape (seeded, deterministic for a given seed and size):
 - a device per message (mostly the sender's primary device).
 
 Loading follows the bulk-load recipe: tables without constraints, binary COPY (FREEZE) of payloads
-built with numpy (`binary_copy`), then `post_load_statements` (keys, foreign keys, indexes), all
+built with numpy and encoded by the loader's binary COPY encoder (`columns.py`), then `post_load_statements` (keys, foreign keys, indexes), all
 in one transaction, then ANALYZE.
 """
 
@@ -36,7 +36,7 @@ from psycopg import sql
 
 from synth_pipeline.errors import SynthError
 from synth_pipeline.infra.dsn import connect
-from synth_pipeline.sampler.binary_copy import Column, FixedColumn, TextColumn, iter_payload
+from synth_pipeline.sampler.columns import Column, FixedColumn, TextColumn, copy_stream
 from synth_pipeline.schema.ddl import create_tables, post_load_statements
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS, DEVICES, TABLE_ORDER
 from synth_pipeline.schema.logical import table as logical_table
@@ -426,11 +426,6 @@ def _reads(rng, conv_of, sender_position, sizes, member_offset, member_user, ids
 # --------------------------------------------------------------------------------------------
 
 
-def _row_count(columns: dict[str, Column]) -> int:
-    first = next(iter(columns.values()))
-    return len(first.values) if isinstance(first, FixedColumn) else len(first.lengths)
-
-
 def _existing_tables(conn: psycopg.Connection, schema: str, mapping: Mapping) -> list[str]:
     names = [mapping.tables[t].physical for t in TABLE_ORDER if mapping.tables[t].physical is not None]
     found = conn.execute(
@@ -448,12 +443,13 @@ def _drop_existing(conn: psycopg.Connection, schema: str, mapping: Mapping) -> N
 
 def _copy_table(conn: psycopg.Connection, schema: str, mapping: Mapping, logical: str, columns: dict[str, Column]) -> int:
     present = [c.name for c in logical_table(logical).columns if mapping.has_column(logical, c.name)]
+    rows = len(columns[present[0]])
+    order, chunks = copy_stream({name: columns[name] for name in present}, rows)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary, FREEZE)").format(
-        mapping.table(schema, logical), mapping.columns(logical, present)
+        mapping.table(schema, logical), mapping.columns(logical, order)
     )
-    rows = _row_count(columns)
     with conn.cursor().copy(statement) as copy:
-        for chunk in iter_payload([columns[name] for name in present], rows):
+        for chunk in chunks:
             copy.write(chunk)
     return rows
 
