@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from synth_pipeline.cliutil import non_negative_float
+from synth_pipeline.cliutil import non_negative_float, positive_int
 from synth_pipeline.errors import EXIT_CHECK_FAILED, SynthError
 
 ADMIN_URL_ENV = "SYNTH_ADMIN_URL"
@@ -170,7 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--mapping", default="reference", help="mapping name (reference, prisma) or file")
     load.add_argument("--ttl-days", type=non_negative_float, default=30.0, help="days until the load expires (default 30)")
     load.add_argument("--source-url", default=None, help="production source URL to refuse (default: SYNTH_SOURCE_URL)")
-    load.add_argument("--jobs", type=int, default=2, help="connections loading partitions side by side (default 2)")
+    load.add_argument("--jobs", type=positive_int, default=2, help="connections loading partitions side by side (default 2)")
     load.add_argument("--verify", action="store_true", help="run verify after loading")
     load.set_defaults(handler=_load)
 

@@ -9,22 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-
-def _positive(cast):
-    """An argparse type: `cast(text)`, which must be a finite number above 0."""
-    def parse(text: str):
-        try:
-            value = cast(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if cast is int else ''}number") from None
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-        return value
-
-    return parse
-
-
-_positive_int, _positive_float = _positive(int), _positive(float)
+from synth_pipeline.cliutil import positive_float, positive_int
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -78,20 +63,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sample.add_argument("--source-url", required=True, help="source database URL (only SELECT privilege is needed)")
     sample.add_argument("--out", required=True, help="pack file to write, e.g. pack.json")
-    sample.add_argument("--window-days", type=_positive_int, default=30, help="days of messages up to the latest one (default 30)")
+    sample.add_argument("--window-days", type=positive_int, default=30, help="days of messages up to the latest one (default 30)")
     sample.add_argument("--mapping", default="reference", help="reference, prisma, or a mapping YAML file (default reference)")
     sample.add_argument("--schema", default="public", help="schema holding the chat tables (default public)")
-    sample.add_argument("--min-cell-size", type=_positive_int, default=10,
+    sample.add_argument("--min-cell-size", type=positive_int, default=10,
                         help="merge or suppress bins and categories describing fewer entities (default 10)")
-    sample.add_argument("--epsilon", type=_positive_float, default=None,
+    sample.add_argument("--epsilon", type=positive_float, default=None,
                         help="add epsilon-differentially-private geometric noise to histogram and mix counts")
-    sample.add_argument("--contribution-bound", type=_positive_int, default=10,
+    sample.add_argument("--contribution-bound", type=positive_int, default=10,
                         help="with --epsilon: at most this many rows per user and source (default 10)")
-    sample.add_argument("--statement-timeout", type=_positive_int, default=1800, metavar="SECONDS",
+    sample.add_argument("--statement-timeout", type=positive_int, default=1800, metavar="SECONDS",
                         help="statement_timeout of the sampler's session (default 1800)")
-    sample.add_argument("--jobs", type=_positive_int, default=2,
+    sample.add_argument("--jobs", type=positive_int, default=2,
                         help="concurrent read-only sessions sharing one snapshot (default 2)")
-    sample.add_argument("--work-mem-mb", type=_positive_int, default=128, help="work_mem of the session in MB (default 128)")
+    sample.add_argument("--work-mem-mb", type=positive_int, default=128, help="work_mem of the session in MB (default 128)")
     sample.set_defaults(handler=_sample)
 
     fake = subparsers.add_parser(
@@ -100,12 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "strings in a production-like shape. For tests, demos and benchmarks only - never point it at a real database.",
     )
     fake.add_argument("--target-url", required=True, help="database URL to fill")
-    fake.add_argument("--messages", type=_positive_int, required=True, help="number of messages (at least 1000)")
+    fake.add_argument("--messages", type=positive_int, required=True, help="number of messages (at least 1000)")
     fake.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     fake.add_argument("--mapping", default="reference", help="reference, prisma, or a mapping YAML file")
     fake.add_argument("--schema", default="public", help="schema to create the tables in (default public)")
-    fake.add_argument("--users", type=_positive_int, default=None, help="users (default messages/400, at least 200)")
-    fake.add_argument("--conversations", type=_positive_int, default=None, help="conversations (default messages/250, at least 300)")
+    fake.add_argument("--users", type=positive_int, default=None, help="users (default messages/400, at least 200)")
+    fake.add_argument("--conversations", type=positive_int, default=None, help="conversations (default messages/250, at least 300)")
     fake.add_argument("--no-attachments", action="store_true", help="leave out the attachments table")
     fake.add_argument("--no-reads", action="store_true", help="leave out the read receipts table")
     fake.add_argument("--no-device", action="store_true", help="leave out the device columns")
