@@ -62,5 +62,7 @@ def test_round_trip_overall_score(round_trip):
 
 @pytest.mark.slow
 def test_round_trip_every_metric(round_trip):
+    scored = {m.name for m in round_trip.report.metrics}
+    assert {"heavy_rooms.participants", "reads.reads_per_message", "inter_arrival_seconds.burst_coefficient"} <= scored
     low = [m for m in round_trip.report.metrics if m.score < PER_METRIC]
     assert not low, f"metrics below {PER_METRIC}: {_explain(low)}"
