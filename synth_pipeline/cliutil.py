@@ -24,6 +24,7 @@ def number_type(parse: Callable[[str], float], valid: Callable[[float], bool], r
 
 
 positive_int = number_type(int, lambda v: v >= 1, "an integer of at least 1")
+non_negative_int = number_type(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = number_type(float, lambda v: 0 < v < math.inf, "a positive number")
 non_negative_float = number_type(float, lambda v: 0 <= v < math.inf, ">= 0")
 unit_interval = number_type(float, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")

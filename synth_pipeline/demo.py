@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from synth_pipeline.cliutil import positive_int
+from synth_pipeline.cliutil import non_negative_int, positive_int
 from synth_pipeline.infra import embedded_pg
 from synth_pipeline.infra.dsn import redact_dsn, with_database
 from synth_pipeline.paths import state_dir
@@ -213,7 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tears the perf database down unless --keep. Runs are kept in the Dagster instance: `make ui`.",
     )
     parser.add_argument("--keep", action="store_true", help="leave the loaded perf database for inspection")
-    parser.add_argument("--seed", type=int, default=42, help="generation seed (default 42)")
+    parser.add_argument("--seed", type=non_negative_int, default=42, help="generation seed (default 42)")
     parser.add_argument("--messages", type=positive_int, default=DEV_BAND_MESSAGES,
                         help="synthetic messages (default: the dev band's 5,000,000); users and conversations follow "
                         "the production pack's ratios, so that fidelity compares like with like")

@@ -437,10 +437,14 @@ def test_cli_generate_with_only_and_errors(tmp_path, capsys) -> None:
     capsys.readouterr()
     for bad, needle in (
         (["--band", "dev", "--users", "5"], "--users and --conversations go with --messages"),
-        (["--messages", "0"], "--messages 0"),
+        (["--messages", "0"], "--messages: 0 must be an integer of at least 1"),
         (["--messages", "100", "--only", "shard-00042"], "unknown partition"),
-        (["--messages", "100", "--spec", str(tmp_path / "nope.json")], "cannot read spec"),
+        (["--messages", "100", "--spec", str(tmp_path / "nope.json")], "cannot read the distribution spec"),
     ):
-        assert main(["generate", "--out", str(tmp_path / "x"), "--seed", "1", *bad]) == 2
+        try:
+            code = main(["generate", "--out", str(tmp_path / "x"), "--seed", "1", *bad])
+        except SystemExit as usage_error:  # argparse's own refusal of a bad number
+            code = usage_error.code
+        assert code == 2
         err = capsys.readouterr().err
         assert needle in err and len(err.strip().splitlines()) == 1

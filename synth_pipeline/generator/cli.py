@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from synth_pipeline.cliutil import non_negative_int, positive_int
+
 BAND_NAMES = ("dev", "staging", "perf")
 
 
@@ -17,13 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--spec", metavar="SPEC.json", help="distribution spec (default: the reference spec, specs/distribution-spec.json)")
     parser.add_argument("--out", required=True, metavar="DIR", help="shard directory to write")
-    parser.add_argument("--seed", required=True, type=int, metavar="N", help="seed: same seed, same bytes")
+    parser.add_argument("--seed", required=True, type=non_negative_int, metavar="N", help="seed: same seed, same bytes")
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--band", choices=BAND_NAMES, help="dev 5M, staging 100M, perf 300M messages (DESIGN.md section 6)")
-    size.add_argument("--messages", type=int, metavar="N", help="custom size; --users/--conversations default to the spec's ratios")
-    parser.add_argument("--users", type=int, metavar="N", help="with --messages: number of users")
-    parser.add_argument("--conversations", type=int, metavar="N", help="with --messages: number of conversations")
-    parser.add_argument("--shards", type=int, metavar="K", help="number of shards (default: about 1M messages per shard)")
+    size.add_argument("--messages", type=positive_int, metavar="N", help="custom size; --users/--conversations default to the spec's ratios")
+    parser.add_argument("--users", type=positive_int, metavar="N", help="with --messages: number of users")
+    parser.add_argument("--conversations", type=positive_int, metavar="N", help="with --messages: number of conversations")
+    parser.add_argument("--shards", type=positive_int, metavar="K", help="number of shards (default: about 1M messages per shard)")
     parser.add_argument(
         "--only", nargs="+", metavar="PARTITION",
         help="build only these partitions (users, shard-00003, ...); `manifest` writes the manifest once every "

@@ -21,12 +21,10 @@ Sizes (see docs/generator.md for the reasoning):
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
 
 from synth_pipeline.calibration.families import cdf, sample
 from synth_pipeline.contracts.distribution_spec import DistributionSpec, Fitted
@@ -50,18 +48,10 @@ def shard_name(index: int) -> str:
 
 
 def load_spec(path: str | Path) -> DistributionSpec:
-    try:
-        document = json.loads(Path(path).read_bytes())
-    except OSError as exc:
-        raise SynthError(f"cannot read spec {path}: {exc.strerror}; pass --spec a distribution spec JSON file") from None
-    except ValueError:
-        raise SynthError(f"spec {path} is not JSON; pass a distribution spec written by synth-pipeline calibrate") from None
-    try:
-        return DistributionSpec.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SynthError(f"spec {path}: {where}: {first['msg']}; fix the file or re-run synth-pipeline calibrate") from None
+    """A distribution spec file, validated (JSON Schema, then model); one-line errors."""
+    from synth_pipeline.contracts.files import load_spec as load_distribution_spec
+
+    return load_distribution_spec(path)
 
 
 def spec_sha256(spec: DistributionSpec) -> str:

@@ -359,13 +359,13 @@ def compare_packs(expected: MetricsPack, actual: MetricsPack, *, threshold: floa
 def load_pack(path: str | Path) -> MetricsPack:
     """Read and validate a metrics pack (its JSON Schema, then the model): a bad file is one
     SynthError line naming the file and the JSON path, never the offending value."""
-    from synth_pipeline.calibration.calibrate import load_model
+    from synth_pipeline.contracts.files import load_model
 
     return load_model(path, MetricsPack, METRICS_PACK_SCHEMA, "metrics pack")
 
 
 def load_spec(path: str | Path) -> DistributionSpec:
-    from synth_pipeline.calibration.calibrate import load_spec as load_distribution_spec
+    from synth_pipeline.contracts.files import load_spec as load_distribution_spec
 
     return load_distribution_spec(path)
 

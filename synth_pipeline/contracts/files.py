@@ -1,0 +1,75 @@
+"""Reading the JSON artifacts that cross stage boundaries: metrics packs and distribution specs.
+
+Every failure is one SynthError line naming the file and the JSON path and the rule broken, never
+the offending value (a pack that fails its schema may be failing because it carries personal data).
+Validation is the artifact's JSON Schema in specs/ first, then its pydantic model (finer rules).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from pydantic import ValidationError
+
+from synth_pipeline.contracts.distribution_spec import DistributionSpec
+from synth_pipeline.contracts.metrics_pack import MetricsPack
+from synth_pipeline.errors import SynthError
+from synth_pipeline.fsutil import sha256_file
+from synth_pipeline.paths import DISTRIBUTION_SPEC_SCHEMA, METRICS_PACK_SCHEMA, PROJECT_ROOT
+
+
+def _json_path(parts) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
+    """Read and schema-validate a JSON artifact; every failure is one line naming file and path.
+
+    Messages name the JSON path and the rule broken, never the offending value (a pack that
+    fails its schema may be failing because it carries personal data).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SynthError(f"{path}: cannot read the {what} ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise SynthError(f"{path}: the {what} is not UTF-8 text") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise SynthError(f"{path}: the {what} is not valid JSON{where}") from None
+    schema = json.loads(schema_path.read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is not None:
+        raise SynthError(
+            f"{path}: not a valid {what}: {_json_path(error.absolute_path)} breaks the '{error.validator}' rule of "
+            f"{schema_path.relative_to(PROJECT_ROOT) if schema_path.is_relative_to(PROJECT_ROOT) else schema_path}"
+        )
+    return document
+
+
+def load_model(path: str | Path, model, schema_path: Path, what: str):
+    """`read_json_document`, then the pydantic model (whose finer rules the schema may not carry)."""
+    document = read_json_document(path, schema_path, what)
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SynthError(f"{path}: not a valid {what}: {_json_path(first['loc'])}: {first['type']}") from None
+
+
+def load_pack(path: str | Path) -> tuple[MetricsPack, str]:
+    """The pack and the sha256 of its bytes."""
+    return load_model(path, MetricsPack, METRICS_PACK_SCHEMA, "metrics pack"), sha256_file(path)
+
+
+def load_spec(path: str | Path) -> DistributionSpec:
+    return load_model(path, DistributionSpec, DISTRIBUTION_SPEC_SCHEMA, "distribution spec")
