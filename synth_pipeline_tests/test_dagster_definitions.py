@@ -42,3 +42,19 @@ def test_dagster_yaml_postgres_storage(pg_admin_dsn: str, tmp_path, monkeypatch)
         instance.dispose()
     with psycopg.connect(with_database(pg_admin_dsn, "dagster_storage_test")) as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+
+
+def test_every_asset_is_described_owned_grouped_and_tagged_with_its_stage() -> None:
+    graph = defs.get_repository_def().asset_graph
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"metrics_pack", "validated_pack", "calibrated_spec", "synthetic_shards", "shard_manifest",
+                    "loaded_schema", "fidelity_report", "query_baselines"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        spec = next(s for s in defs.resolve_all_asset_specs() if s.key == key)
+        assert node.group_name == "synth_pipeline", key
+        assert node.owners == ["team:database-performance"], key
+        assert spec.description and spec.kinds and spec.tags.get("stage"), key
+    checks = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    blocking = {(c.asset_key.to_user_string(), c.name) for c in checks if c.blocking}
+    assert blocking == {("metrics_pack", "no_personal_data"), ("loaded_schema", "integrity")}

@@ -29,7 +29,7 @@ def _previous_spec_path(context: dg.AssetExecutionContext) -> Path | None:
 @dg.asset(
     partitions_def=pack_partitions,
     ins={"validated_pack": dg.AssetIn()},
-    group_name="calibration",
+    tags={"stage": "calibration"},
     kinds={"python", "scipy"},
     description="Distribution spec fitted to the validated metrics pack (binned maximum likelihood, AIC among "
     "families, empirical quantile function outside tolerance). Value: the spec's path.",

@@ -69,7 +69,7 @@ def _plan(spec_path: str, config: GenerationConfig):  # -> GenerationPlan (impor
 @dg.asset(
     partitions_def=shard_partitions,
     ins={"calibrated_spec": dg.AssetIn(partition_mapping=dg.LastPartitionMapping())},
-    group_name="generation",
+    tags={"stage": "generation"},
     kinds={"python", "parquet"},
     description="One partition of the synthetic shard set: users, or one shard (a disjoint slice of conversations "
     "with their participants, messages, attachments and reads) as zstd Parquet, validated (every row vectorised, "
@@ -106,7 +106,7 @@ def synthetic_shards(
 
 @dg.asset(
     ins={"synthetic_shards": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
-    group_name="generation",
+    tags={"stage": "generation"},
     kinds={"python", "json"},
     description="DIR/manifest.json of the shard set, written once every synthetic_shards partition exists "
     "(row counts and sha256 per file, id ranges, spec hash, seed, band). Value: the manifest's path.",

@@ -22,7 +22,7 @@ class LoadConfig(dg.Config):
 
 @dg.asset(
     ins={"shard_manifest": dg.AssetIn()},
-    group_name="loading",
+    tags={"stage": "loading"},
     kinds={"postgres"},
     description="The shard set loaded by binary COPY into an isolated schema of the perf target (one transaction "
     "and ledger row per shard, resumable), then primary keys, foreign keys, chat indexes and ANALYZE. Metadata: "

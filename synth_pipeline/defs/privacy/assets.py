@@ -14,7 +14,7 @@ from synth_pipeline.privacy.gate import promote_validated_pack
 @dg.asset(
     partitions_def=pack_partitions,
     ins={"metrics_pack": dg.AssetIn(PACK_ASSET)},
-    group_name="privacy",
+    tags={"stage": "privacy"},
     kinds={"json"},
     description="The metrics pack after the privacy gate: a byte-identical copy (with its mapping manifest) of a "
     "pack that passed; its value is the path of the validated pack JSON.",

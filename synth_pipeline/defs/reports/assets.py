@@ -58,7 +58,7 @@ def _failure(exc: SynthError) -> dg.Failure:
     },
     check_specs=[dg.AssetCheckSpec(FIDELITY_CHECK, asset="fidelity_report",
                                    description="overall fidelity >= 0.90 and every metric >= 0.80 (configurable)")],
-    group_name="reports",
+    tags={"stage": "reports"},
     kinds={"postgres", "python"},
     description="How closely the loaded synthetic schema matches the production pack: scores in [0, 1] per metric "
     "(KS, total variation, relative error, cardinality shape), overall score, overlaid plots, and the spec "
@@ -106,7 +106,7 @@ def fidelity_report(context: dg.AssetExecutionContext, config: FidelityConfig, p
 
 @dg.asset(
     ins={"loaded_schema": dg.AssetIn()},
-    group_name="reports",
+    tags={"stage": "reports"},
     kinds={"postgres"},
     description="The chat hot paths (keyset pages, conversation list, unread counts, sender range, read receipts, "
     "heavy-room scan) with EXPLAIN ANALYZE before and after the recommended indexes, their size and write cost, "

@@ -29,7 +29,7 @@ class SamplerConfig(dg.Config):
 
 @dg.asset(
     partitions_def=pack_partitions,
-    group_name="sampling",
+    tags={"stage": "sampling"},
     kinds={"postgres", "json"},
     description="Metrics pack (aggregates only) of one partition: a pack landed from production, ingested as is, "
     "or sampled read-only from the source database. Value: the pack's path in storage.",
