@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from synth_pipeline import __version__
 from synth_pipeline.cli import main
 
@@ -36,3 +38,27 @@ def test_unknown_command_is_one_line_exit_2() -> None:
 def test_no_command_prints_help_and_exits_2(capsys) -> None:
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+# libpq quotes the malformed token of a DSN in its parse error: a bare '%' in a password.
+LEAKY_URL = "postgresql://alice:50%off@127.0.0.1:1/nowhere"
+
+
+@pytest.mark.parametrize("argv", [
+    ["verify", "--target-url", LEAKY_URL, "--schema", "synth_x"],
+    ["teardown", "--target-url", LEAKY_URL, "--schema", "synth_x", "--confirm", "synth_x"],
+    ["dataset-quality", "--target-url", LEAKY_URL, "--schema", "synth_x"],
+    ["fake-production", "--target-url", LEAKY_URL, "--messages", "1000"],
+    ["provision", "--env", "dev", "--admin-url", LEAKY_URL],
+    ["sample", "--source-url", LEAKY_URL, "--out", "never-written.json"],
+], ids=lambda argv: argv[0])
+def test_malformed_url_is_a_one_line_input_error_without_the_password(argv, capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANONYMIZATION_SALT", "cli-test-salt-0123456789")
+    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "secrets"))
+    monkeypatch.setenv("SYNTH_AUDIT_LOG", str(tmp_path / "audit.log"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "50%off" not in err
+    assert "internal error" not in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # nothing written

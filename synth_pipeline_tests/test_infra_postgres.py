@@ -7,7 +7,7 @@ import pytest
 
 from synth_pipeline.errors import SynthError
 from synth_pipeline.infra import embedded_pg
-from synth_pipeline.infra.dsn import connect, dagster_storage_url, redact_dsn, same_database, with_database
+from synth_pipeline.infra.dsn import connect, dagster_storage_url, dsn_params, redact_dsn, same_database, with_database
 
 
 def test_embedded_server_is_tuned_for_bulk_loads(pg_admin_dsn: str, monkeypatch) -> None:
@@ -77,3 +77,25 @@ def test_debian_postgres_has_pg_stat_statements(debian_pg) -> None:
         version = conn.execute("SHOW server_version_num").fetchone()[0]
     assert calls > 0
     assert version.startswith("15")
+
+
+# A password with a bare '%' is a malformed URL; libpq's parse error quotes the offending token.
+PERCENT_PASSWORD_URL = "postgresql://alice:50%off@127.0.0.1:1/nowhere"
+
+
+@pytest.mark.parametrize("helper", [
+    lambda: dsn_params(PERCENT_PASSWORD_URL),
+    lambda: with_database(PERCENT_PASSWORD_URL, "other"),
+    lambda: connect(PERCENT_PASSWORD_URL, purpose="perf target", connect_timeout=2),
+    lambda: dsn_params("host=db password=s3cret%zz dbname"),
+], ids=["dsn_params", "with_database", "connect", "key_value"])
+def test_invalid_dsn_errors_never_show_the_password(helper) -> None:
+    with pytest.raises(SynthError) as info:
+        helper()
+    message = str(info.value)
+    assert "50%off" not in message and "s3cret" not in message
+    assert "***" in message
+
+
+def test_redact_dsn_survives_a_malformed_url() -> None:
+    assert "s3cret" not in redact_dsn("postgresql://alice:s3cret@[::1/x")

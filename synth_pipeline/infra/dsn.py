@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import conninfo
@@ -11,13 +11,18 @@ from psycopg import conninfo
 from synth_pipeline.errors import SynthError
 
 _PASSWORD_IN_KV = re.compile(r"(password\s*=\s*)('([^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"^(\w[\w+.-]*://[^:/@]*:)[^@]*(@)")
+_URL_PASSWORD_PARAM = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 def redact_dsn(dsn: str) -> str:
     """The DSN with any password replaced by `***` (URL or key=value form)."""
     if "://" not in dsn:
         return _PASSWORD_IN_KV.sub(r"\1***", dsn)
-    parts = urlsplit(dsn)
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:  # malformed (e.g. an unclosed IPv6 bracket): mask by pattern
+        return _URL_PASSWORD_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***\2", dsn))
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, hostinfo = netloc.rsplit("@", 1)
@@ -31,9 +36,36 @@ def redact_dsn(dsn: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def _passwords_in(dsn: str) -> list[str]:
+    """The password of a DSN as written and decoded, found without parsing it (it may be malformed)."""
+    found = [m.group(2).strip("'") for m in _PASSWORD_IN_KV.finditer(dsn)]
+    userinfo = re.match(r"^\w[\w+.-]*://([^/?#]*)@", dsn)
+    if userinfo and ":" in userinfo.group(1):
+        found.append(userinfo.group(1).split(":", 1)[1])
+    found += [unquote(p) for p in found]
+    return sorted({p for p in found if p}, key=len, reverse=True)
+
+
+def driver_message(exc: BaseException, dsn: str) -> str:
+    """The first line of a driver error with the DSN's password masked: libpq quotes the offending
+    token of a malformed DSN (e.g. a password with a bare '%') in its parse errors."""
+    lines = str(exc).strip().splitlines()
+    message = lines[0] if lines else type(exc).__name__
+    for password in _passwords_in(dsn):
+        message = message.replace(password, "***")
+    return message
+
+
+def _invalid_dsn_error(exc: BaseException, dsn: str) -> SynthError:
+    return SynthError(f"invalid database URL {redact_dsn(dsn)!r}: {driver_message(exc, dsn)}")
+
+
 def with_database(dsn: str, database: str) -> str:
     """The same server and credentials, another database."""
-    return conninfo.make_conninfo(dsn, dbname=database)
+    try:
+        return conninfo.make_conninfo(dsn, dbname=database)
+    except psycopg.ProgrammingError as exc:
+        raise _invalid_dsn_error(exc, dsn) from None
 
 
 def dsn_params(dsn: str) -> dict[str, str]:
@@ -41,7 +73,7 @@ def dsn_params(dsn: str) -> dict[str, str]:
     try:
         return conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
-        raise SynthError(f"invalid database URL {redact_dsn(dsn)!r}: {exc}") from None
+        raise _invalid_dsn_error(exc, dsn) from None
 
 
 def same_database(dsn_a: str, dsn_b: str) -> bool:
@@ -57,8 +89,9 @@ def connect(dsn: str, *, purpose: str, **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SynthError(f"cannot connect to the {purpose} database {redact_dsn(dsn)}: {reason}") from None
+        raise SynthError(f"cannot connect to the {purpose} database {redact_dsn(dsn)}: {driver_message(exc, dsn)}") from None
+    except psycopg.ProgrammingError as exc:  # a DSN libpq cannot parse
+        raise SynthError(f"invalid {purpose} database URL {redact_dsn(dsn)!r}: {driver_message(exc, dsn)}") from None
 
 
 def dagster_storage_url(dsn: str) -> str:

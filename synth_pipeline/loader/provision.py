@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, redact_dsn, with_database
+from synth_pipeline.infra.dsn import connect, dsn_params, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, secrets_store
 from synth_pipeline.loader.safety import Roles, database_for_env, roles_for_env
 
@@ -91,12 +91,10 @@ def _role_exists(conn: psycopg.Connection, role: str) -> bool:
 def _passwords(conn: psycopg.Connection, env: str, roles: Roles, rotate: bool, result: ProvisionResult) -> dict[str, str]:
     """Reuse the passwords of the secrets file unless asked to rotate or they are unknown."""
     stored = secrets_store.read_env_file(env) or {}
-    from psycopg import conninfo
-
     passwords: dict[str, str] = {}
     for kind, role in zip(("owner", "app", "readonly"), roles.all()):
         url = stored.get(URL_KEYS[kind])
-        known = conninfo.conninfo_to_dict(url).get("password") if url else None
+        known = dsn_params(url).get("password") if url else None
         if known and not rotate and _role_exists(conn, role):
             passwords[kind] = known
         else:

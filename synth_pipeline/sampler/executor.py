@@ -24,10 +24,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg import conninfo, sql
+from psycopg import sql
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, redact_dsn
+from synth_pipeline.infra.dsn import connect, dsn_params
 
 APPLICATION_NAME = "synth-pipeline-sampler"
 MAX_RESULT_ROWS = 200_000
@@ -82,10 +82,7 @@ class DependentTask:
 
 def connect_read_only(dsn: str, settings: SessionSettings = SessionSettings()) -> psycopg.Connection:
     """A read-only session on the source (the DSN's own `options` are kept, ours appended)."""
-    try:
-        existing = conninfo.conninfo_to_dict(dsn).get("options") or ""
-    except psycopg.ProgrammingError as exc:
-        raise SynthError(f"invalid source database URL {redact_dsn(dsn)!r}: {' '.join(str(exc).split())}") from None
+    existing = dsn_params(dsn).get("options") or ""
     conn = connect(
         dsn, purpose="source",
         options=f"{existing} {settings.options()}".strip(),
