@@ -111,3 +111,10 @@ def test_fake_production_refuses_to_overwrite_then_replaces(dsn, capsys) -> None
     with psycopg.connect(dsn) as conn:
         assert conn.execute('SELECT count(*) FROM cli_fake."Message"').fetchone()[0] == 2000
         assert conn.execute("SELECT to_regclass('cli_fake.\"MessageRead\"')").fetchone()[0] is None
+
+
+def test_unwritable_out_is_exit_2_and_leaves_no_manifest(dsn, salt_env, tmp_path, capsys) -> None:
+    (tmp_path / "pack.json").mkdir()  # --out names a directory: the pack cannot be written
+    assert _sample(dsn, tmp_path / "pack.json") == 2
+    assert "cannot write" in _one_line_error(capsys)
+    assert [p.name for p in tmp_path.iterdir()] == ["pack.json"]  # no orphan pack_mapping.json

@@ -280,7 +280,11 @@ def write_pack(result: SampleResult, out: str | Path) -> tuple[Path, Path]:
     manifest_path = manifest_path_for(out)
     try:
         atomic_write_bytes(manifest_path, manifest_bytes)
-        atomic_write_bytes(out, pack_bytes)  # the pack last: its presence means both are complete
+        try:
+            atomic_write_bytes(out, pack_bytes)  # the pack last: its presence means both are complete
+        except OSError:
+            manifest_path.unlink(missing_ok=True)  # no manifest without its pack
+            raise
     except OSError as exc:
         raise SynthError(f"cannot write {out}: {exc.strerror}; choose a writable --out") from None
     return out, manifest_path
