@@ -448,3 +448,14 @@ def test_cli_generate_with_only_and_errors(tmp_path, capsys) -> None:
         assert code == 2
         err = capsys.readouterr().err
         assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_generate_into_a_file_is_an_input_error(tmp_path, capsys) -> None:
+    from synth_pipeline.cli import main
+
+    taken = tmp_path / "taken"
+    taken.write_text("not a directory")
+    assert main(["generate", "--out", str(taken), "--seed", "1", "--messages", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "internal error" not in err and len(err.strip().splitlines()) == 1
+    assert taken.read_text() == "not a directory"

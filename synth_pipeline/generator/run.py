@@ -239,22 +239,28 @@ def generate_plan(plan: GenerationPlan, out_dir: str | Path, *, only: Iterable[s
     if unknown:
         raise SynthError(f"--only {_names(unknown)}: unknown partition; use users, shard-00000 .. shard-{plan.n_shards - 1:05d} or manifest")
     names = [n for n in plan.names if n in wanted]
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SynthError(f"--out {out}: cannot create the shard directory ({exc.strerror}); choose a writable directory") from None
     if names:
         _forget_manifest(out)
     files: dict[str, list[ShardFile]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="shard-writer") as pool:
-        flight: _InFlight | None = None
-        for name in names:
-            begun = time.perf_counter()
-            (out / name / RECORD_NAME).unlink(missing_ok=True)
-            futures = _submit(pool, plan, name, out, validate)
-            if flight is not None:  # at most two partitions in memory: the one built, the one written
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="shard-writer") as pool:
+            flight: _InFlight | None = None
+            for name in names:
+                begun = time.perf_counter()
+                (out / name / RECORD_NAME).unlink(missing_ok=True)
+                futures = _submit(pool, plan, name, out, validate)
+                if flight is not None:  # at most two partitions in memory: the one built, the one written
+                    files[flight.name] = _finish(plan, out, flight, progress)
+                flight = _InFlight(name, begun, futures)
+            if flight is not None:
                 files[flight.name] = _finish(plan, out, flight, progress)
-            flight = _InFlight(name, begun, futures)
-        if flight is not None:
-            files[flight.name] = _finish(plan, out, flight, progress)
-    manifest_path = write_manifest(plan, out) if MANIFEST_PSEUDO_PARTITION in wanted else None
+        manifest_path = write_manifest(plan, out) if MANIFEST_PSEUDO_PARTITION in wanted else None
+    except OSError as exc:  # disk full, permissions: the directory is left without manifest.json (incomplete)
+        raise SynthError(f"--out {out}: cannot write shards ({exc.strerror or exc}); free space or choose another directory") from None
     return GenerationResult(out_dir=out, plan=plan, files=files, manifest_path=manifest_path, seconds=time.perf_counter() - started)
 
 
