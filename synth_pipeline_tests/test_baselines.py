@@ -276,3 +276,21 @@ def test_runs_compare_only_with_an_earlier_run_on_the_same_data(tmp_path) -> Non
     assert previous_run(tmp_path, {"messages": 100})["run_id"] == "1"
     assert previous_run(tmp_path, {"messages": 5_000_000})["run_id"] == "2"
     assert previous_run(tmp_path, {"messages": 7}) is None
+
+
+def test_cli_out_that_is_a_file_exits_2_before_measuring(tmp_path, capsys) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a directory")
+    code = main(["baselines", "--target-url", "postgresql://nobody@127.0.0.1:1/nowhere", "--schema", "s",
+                 "--out", str(taken)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--out" in err and len(err.splitlines()) == 1
+    assert "internal error" not in err and "cannot connect" not in err  # refused before any database work
+
+
+def test_a_schema_name_that_needs_quoting_is_measured(pg_dsn, tmp_path) -> None:
+    schema = 'Odd "Quoted" Schema'
+    fill_chat_schema(pg_dsn, schema, load_mapping("reference"), messages=5_000)
+    result = run_baselines(pg_dsn, schema, out_dir=tmp_path, options=FAST)
+    assert all(c.before and c.after for c in result.cases if not c.skipped)
+    assert result.indexes and all(i.size_bytes > 0 for i in result.indexes)

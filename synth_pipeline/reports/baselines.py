@@ -421,7 +421,8 @@ def create_recommended(conn: psycopg.Connection, schema: str, mapping: Mapping) 
             started = time.perf_counter()
             conn.execute(index.create(schema, mapping))
             build_ms = (time.perf_counter() - started) * 1000
-            size = conn.execute("SELECT pg_relation_size(%s::regclass)", (f'"{schema}"."{name}"',)).fetchone()[0]
+            size = conn.execute("SELECT pg_relation_size(%s::regclass)",
+                                (sql.Identifier(schema, name).as_string(conn),)).fetchone()[0]
             out.append(IndexResult(
                 name=name, table=mapping.table_name(index.table),
                 definition=index.create(schema, mapping).as_string(conn), supersedes=index.superseded_name(mapping),
@@ -577,7 +578,7 @@ def _new_run_id() -> tuple[str, str]:
 
 def _check_schema(conn: psycopg.Connection, schema: str, mapping: Mapping) -> None:
     table = mapping.table_name("messages")
-    row = conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+    row = conn.execute("SELECT to_regclass(%s)", (mapping.table(schema, "messages").as_string(conn),)).fetchone()
     if row[0] is None:
         raise SynthError(f"schema {schema!r} has no table {table!r} readable here; pass the loaded schema (--schema) "
                          "and its mapping (--mapping)")
@@ -602,7 +603,7 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
     options = options or BaselineOptions()
     mapping = load_mapping(mapping_name)
     roles = resolve_roles(target_url, env)
-    out = Path(out_dir) if out_dir else default_out_dir(schema)
+    out = _prepared_out_dir(Path(out_dir) if out_dir else default_out_dir(schema))
     run_id, created_at = _new_run_id()
     notes: list[str] = []
     results: dict[str, CaseResult] = {}
@@ -640,6 +641,15 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
         result.regressions = find_regressions(earlier, result.cases, options.regression_threshold)
     _store(result, out)
     return result
+
+
+def _prepared_out_dir(out: Path) -> Path:
+    """Create the output directory before anything is measured: a bad --out must not waste a run."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SynthError(f"--out {out}: cannot create the results directory ({exc.strerror}); choose a writable directory") from None
+    return out
 
 
 def _store(result: BaselineResult, out: Path) -> None:
