@@ -163,7 +163,7 @@ def test_corrupt_or_missing_shard_is_refused_before_anything_is_written(pg_dsn: 
     err = _refused(["load", "--shards", str(copy), "--target-url", pg_dsn, "--schema", "synth_corrupt"], capsys)
     assert "is missing" in err
     (copy / "manifest.json").write_text("{not json")
-    assert "not a valid shard manifest" in _refused(
+    assert "manifest.json: not a valid shard manifest: not JSON (line 1 column 2)" in _refused(
         ["load", "--shards", str(copy), "--target-url", pg_dsn, "--schema", "synth_corrupt"], capsys)
 
 

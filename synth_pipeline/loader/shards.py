@@ -53,12 +53,13 @@ def read_shard_set(directory: str | Path) -> ShardSet:
         raise SynthError(f"cannot read shard manifest {path}: {exc.strerror}; pass --shards DIR of a generated shard set") from None
     try:
         manifest = ShardManifest.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
-        where = ""
-        if isinstance(exc, ValidationError) and exc.errors():
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]
-        raise SynthError(f"{path}: not a valid shard manifest {where}; {_REGENERATE}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]
+        raise SynthError(f"{path}: not a valid shard manifest: {where}; {_REGENERATE}") from None
+    except ValueError as exc:
+        where = f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise SynthError(f"{path}: not a valid shard manifest: not JSON{where}; {_REGENERATE}") from None
     names = [p.name for p in manifest.partitions]
     if len(set(names)) != len(names):
         raise SynthError(f"{path}: partitions: duplicate partition name; {_REGENERATE}")
