@@ -21,7 +21,6 @@ A failure raises `CheckFailed` naming the partition, table, column and check.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -212,10 +211,6 @@ def _member(partition: str, table: str, column: str, check: str, sorted_keys: np
 # -- 2. pandera schemas on a deterministic sample -------------------------------------------------------
 def _vocabulary(content: pd.Series) -> pd.Series:
     return content.map(lambda text: all(word in NEUTRAL_WORD_SET for word in text.split(" ")))
-
-
-def _identity(prefix: str, suffix: str = "") -> Callable[[pd.DataFrame], pd.Series]:
-    return lambda df: df.iloc[:, 0] == prefix + df["id"].astype(str) + suffix
 
 
 def table_schemas(plan: GenerationPlan, name: str) -> dict[str, pdx.DataFrameSchema]:

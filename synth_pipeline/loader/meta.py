@@ -5,7 +5,6 @@ Functions here run in the caller's transaction; they never commit.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -179,7 +178,3 @@ def forget_schema(conn: psycopg.Connection, schema: str) -> None:
     conn.execute("UPDATE synth_meta.load_runs SET torn_down_at = now() WHERE schema_name = %s AND torn_down_at IS NULL", (schema,))
     conn.execute("DELETE FROM synth_meta.shard_ledger WHERE schema_name = %s", (schema,))
     conn.execute("DELETE FROM synth_meta.managed_schemas WHERE schema_name = %s", (schema,))
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)

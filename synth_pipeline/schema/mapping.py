@@ -28,7 +28,7 @@ from psycopg import sql
 
 from synth_pipeline.errors import SynthError
 from synth_pipeline.paths import mapping_path
-from synth_pipeline.schema.logical import LOGICAL_TABLES, table as logical_table
+from synth_pipeline.schema.logical import LOGICAL_TABLES
 
 _MAPPING_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
@@ -168,7 +168,3 @@ def load_mapping(name_or_path: str | os.PathLike[str] = "reference") -> Mapping:
         source_path=str(path),
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )
-
-
-def logical_column_type(logical_table_name: str, logical_column: str) -> str:
-    return logical_table(logical_table_name).column(logical_column).pg_type
