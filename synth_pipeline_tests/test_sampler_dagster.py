@@ -112,3 +112,19 @@ def test_bad_input_fails_the_run_with_one_line(tmp_path, monkeypatch) -> None:
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "ANONYMIZATION_SALT" in failure.step_failure_data.user_failure_data.description
     assert not (tmp_path / "landing" / "no-salt.json").exists()
+
+
+def test_quarterly_sample_refuses_a_pack_id_that_is_not_a_plain_name(source, salt_env, tmp_path, monkeypatch) -> None:
+    from synth_pipeline.defs.orchestration.jobs import quarterly_sample_job
+
+    monkeypatch.setenv(SOURCE_ENV, source)
+    landing = tmp_path / "landing"
+    result = quarterly_sample_job.execute_in_process(
+        run_config={"ops": {"sample_production_into_landing": {"config": {"pack_id": "../escaped"}}}},
+        resources={"source_db": PostgresDatabase(url_env=SOURCE_ENV), "landing": LandingDirectory(path=str(landing))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "pack_id" in failure.step_failure_data.error.message
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []  # nothing outside (or inside) landing
