@@ -126,5 +126,14 @@ def test_quarterly_sample_refuses_a_pack_id_that_is_not_a_plain_name(source, sal
     )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "pack_id" in failure.step_failure_data.error.message
+    assert "pack id '../escaped'" in failure.step_failure_data.user_failure_data.description
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []  # nothing outside (or inside) landing
+
+
+def test_a_partition_key_that_is_not_a_plain_name_writes_nothing(source, salt_env, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(SOURCE_ENV, source)
+    result = _materialize(tmp_path, "../escaped")  # dynamic partitions added by hand are any string
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "pack id '../escaped'" in failure.step_failure_data.user_failure_data.description
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_pipeline.errors import SynthError
+
 MANIFEST_SUFFIX = "_mapping.json"
 PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -31,6 +33,14 @@ class LandingScan:
     complete: list[LandedPack]
     waiting: list[str]  # pack ids whose files are not complete yet
     ignored: list[str]  # file names that are not packs (bad ids); names only
+
+
+def check_pack_id(pack_id: str) -> str:
+    """A pack id names files in the landing directory and storage: a plain file name, never a path."""
+    if not PACK_ID.match(pack_id):
+        raise SynthError(f"pack id {pack_id!r}: use letters, digits, '.', '_' or '-' (at most 64, starting with a "
+                         "letter or digit)")
+    return pack_id
 
 
 def _manifest_digest(manifest: Path) -> str | None:

@@ -58,14 +58,12 @@ class QuarterlySampleConfig(dg.Config):
 @dg.op(description="Sample the production source read-only into the landing directory as <pack id>.json.")
 def sample_production_into_landing(context: dg.OpExecutionContext, config: QuarterlySampleConfig,
                                    source_db: PostgresDatabase, landing: LandingDirectory) -> str:
-    from synth_pipeline.infra.landing import PACK_ID
+    from synth_pipeline.infra.landing import check_pack_id
     from synth_pipeline.sampler.core import sample_pack, write_pack
 
     pack_id = config.pack_id or quarter_pack_id(datetime.now(timezone.utc))
-    if not PACK_ID.match(pack_id):  # a file name inside the landing directory, as the landing sensor accepts
-        raise dg.Failure(description=f"pack_id {pack_id!r}: use letters, digits, '.', '_' or '-' (at most 64, "
-                         "starting with a letter or digit)", allow_retries=False)
     try:
+        check_pack_id(pack_id)
         result = sample_pack(source_db.dsn(), mapping=config.mapping, schema=config.source_schema,
                              window_days=config.window_days, min_cell_size=config.min_cell_size)
         pack_path, _ = write_pack(result, landing.pack_path(pack_id))

@@ -36,12 +36,13 @@ class SamplerConfig(dg.Config):
 )
 def metrics_pack(context: dg.AssetExecutionContext, config: SamplerConfig, source_db: PostgresDatabase,
                  landing: LandingDirectory, storage: PipelineStorage) -> dg.Output[str]:
+    from synth_pipeline.infra.landing import check_pack_id
     from synth_pipeline.sampler.landing import ingest_pack, sample_into
 
     pack_id = context.partition_key
-    landed = landing.pack_path(pack_id)
-    dest = storage.path("packs", f"{pack_id}.json")
     try:
+        landed = landing.pack_path(check_pack_id(pack_id))  # partitions added by hand are not checked by Dagster
+        dest = storage.path("packs", f"{pack_id}.json")
         if landed.exists():
             files = ingest_pack(landed, dest)
         else:
