@@ -62,3 +62,10 @@ def test_malformed_url_is_a_one_line_input_error_without_the_password(argv, caps
     assert "50%off" not in err
     assert "internal error" not in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_db_url_never_prints_a_password(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SYNTH_DATABASE_URL", "postgresql://alice:s3cret@db.example:5432/chat")
+    assert main(["db", "url"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out and "alice:***@db.example:5432/chat" in out

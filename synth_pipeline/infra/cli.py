@@ -8,6 +8,7 @@ import shutil
 import sys
 
 from synth_pipeline.infra import embedded_pg
+from synth_pipeline.infra.dsn import redact_dsn
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -15,8 +16,8 @@ def _db(args: argparse.Namespace) -> int:
         server = embedded_pg.ensure_server()
         print(f"embedded PostgreSQL running in {server.pgdata}")
         print(server.dsn)
-    elif args.action == "url":
-        print(embedded_pg.resolve_database_url(database=args.database))
+    elif args.action == "url":  # SYNTH_DATABASE_URL may carry a password: never print it
+        print(redact_dsn(embedded_pg.resolve_database_url(database=args.database)))
     elif args.action == "stop":
         stopped = embedded_pg.stop_server()
         print("stopped" if stopped else "not running")
