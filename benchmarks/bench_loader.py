@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from synth_pipeline.infra.debian_pg import DEBIAN_PG_BIN
-from synth_pipeline.infra.dsn import dsn_params, with_database
+from synth_pipeline.infra.dsn import dsn_params, ensure_database
 from synth_pipeline.infra.embedded_pg import resolve_database_url
 from synth_pipeline.paths import state_dir
 
@@ -90,13 +90,6 @@ def pgbench_rows_per_s(dsn: str, repeat: int) -> list[float]:
 
 # --- the load -------------------------------------------------------------------------------
 
-def fresh_database(admin_dsn: str) -> str:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
-    return with_database(admin_dsn, BENCH_DATABASE)
-
-
 def run_load(dsn: str, shards: Path, jobs: int) -> dict:
     from synth_pipeline.loader.load import load_shards
     from synth_pipeline.loader.verify import verify_schema
@@ -127,7 +120,7 @@ def main(argv: list[str]) -> int:
 
     shards, origin = prepare_shards(args)
     admin_dsn = resolve_database_url()
-    dsn = fresh_database(admin_dsn)
+    dsn = ensure_database(admin_dsn, BENCH_DATABASE, recreate=True)
     load_before = os.getloadavg()[0]
     try:
         _log(f"pgbench -i -s 50 -I dtg x{args.repeat_pgbench} (reference) ...")

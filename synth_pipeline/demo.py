@@ -20,12 +20,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 from synth_pipeline.cliutil import non_negative_int, positive_int
 from synth_pipeline.infra import embedded_pg
-from synth_pipeline.infra.dsn import redact_dsn, with_database
+from synth_pipeline.infra.dsn import ensure_database, redact_dsn
 from synth_pipeline.paths import state_dir
 
 PRODUCTION_DATABASE = "synth_demo_production"
@@ -35,18 +32,6 @@ DEMO_SALT = "synth-pipeline-demo-salt-not-a-secret"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEV_BAND_MESSAGES = 5_000_000
 DEMO_BASELINES = {"runs": 2, "write_rows": 5000}  # DESIGN's dev band is 5M messages: keep the demo short
-
-
-def ensure_database(admin_dsn: str, name: str, *, recreate: bool = False) -> str:
-    """Create database `name` on the server of `admin_dsn` (dropping it first if asked)."""
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and recreate:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            exists = None
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return with_database(admin_dsn, name)
 
 
 class Steps:

@@ -99,3 +99,22 @@ def test_invalid_dsn_errors_never_show_the_password(helper) -> None:
 
 def test_redact_dsn_survives_a_malformed_url() -> None:
     assert "s3cret" not in redact_dsn("postgresql://alice:s3cret@[::1/x")
+
+
+def test_ensure_database_creates_once_and_recreates_on_request(pg_admin_dsn: str) -> None:
+    from synth_pipeline.infra.dsn import ensure_database
+    from synth_pipeline_tests.pg import drop_database
+
+    name = "t_ensure_database_probe"
+    try:
+        dsn = ensure_database(pg_admin_dsn, name)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (x int)")
+        assert ensure_database(pg_admin_dsn, name) == dsn  # exists: kept as it is
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT to_regclass('kept')").fetchone()[0] is not None
+        ensure_database(pg_admin_dsn, name, recreate=True)
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT to_regclass('kept')").fetchone()[0] is None
+    finally:
+        drop_database(pg_admin_dsn, name)

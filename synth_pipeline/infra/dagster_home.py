@@ -10,19 +10,10 @@ import os
 import shutil
 from pathlib import Path
 
-import psycopg
-
-from synth_pipeline.infra.dsn import dagster_storage_url, with_database
+from synth_pipeline.infra.dsn import dagster_storage_url, ensure_database
 from synth_pipeline.paths import PROJECT_ROOT, state_dir
 
 DAGSTER_STORAGE_DATABASE = "dagster"
-
-
-def ensure_storage_database(admin_dsn: str, name: str = DAGSTER_STORAGE_DATABASE) -> str:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-    return with_database(admin_dsn, name)
 
 
 def prepare_dagster_home(admin_dsn: str, home: Path | None = None, database: str = DAGSTER_STORAGE_DATABASE) -> dict[str, str]:
@@ -30,7 +21,7 @@ def prepare_dagster_home(admin_dsn: str, home: Path | None = None, database: str
     home = (home or state_dir() / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    storage_dsn = ensure_storage_database(admin_dsn, database)
+    storage_dsn = ensure_database(admin_dsn, database)
     env = dict(os.environ)
     env.update({"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": dagster_storage_url(storage_dsn)})
     return env

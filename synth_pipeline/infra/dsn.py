@@ -68,6 +68,19 @@ def with_database(dsn: str, database: str) -> str:
         raise _invalid_dsn_error(exc, dsn) from None
 
 
+def ensure_database(admin_dsn: str, name: str, *, recreate: bool = False) -> str:
+    """Create database `name` on the server of `admin_dsn` if it is missing (dropped first with
+    `recreate`); return its DSN (same credentials)."""
+    from psycopg import sql
+
+    with connect(admin_dsn, purpose="admin", autocommit=True) as conn:
+        if recreate:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(admin_dsn, name)
+
+
 def dsn_params(dsn: str) -> dict[str, str]:
     """Parsed connection parameters (host, port, dbname, user, ...). Raises SynthError when invalid."""
     try:
