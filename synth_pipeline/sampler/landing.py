@@ -8,8 +8,8 @@ total" of an unvalidated file can be a planted card number.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +47,9 @@ def ingest_pack(landed: Path, dest: Path) -> PackFiles:
 
 
 def sample_into(dsn: str, landed: Path, dest: Path, **options) -> PackFiles:
-    """Sample the source into `landed` (pack + manifest), then copy both into storage."""
+    """Sample the source into `landed` (pack + manifest), then copy both into storage as a landed pack is."""
     result = sample_pack(dsn, **options)
-    pack_path, manifest_path = write_pack(result, landed)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(manifest_path, manifest_path_for(dest))
-    shutil.copyfile(pack_path, dest)
-    return PackFiles(dest, manifest_path_for(dest), result.manifest.pack_sha256, dest.stat().st_size, sampled=True,
-                     totals=result.pack.totals.model_dump(exclude_none=True), statements=result.manifest.statements_executed)
+    write_pack(result, landed)
+    return dataclasses.replace(ingest_pack(landed, dest), sampled=True,
+                               totals=result.pack.totals.model_dump(exclude_none=True),
+                               statements=result.manifest.statements_executed)
