@@ -92,6 +92,16 @@ def _latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str | 
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
+def _parquet_strings(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    for column, field in zip(table.columns, table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            yield from (value for value in column.to_pylist() if value)
+
+
 def _files_under(*roots: Path) -> list[Path]:
     return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
 
@@ -147,7 +157,9 @@ def test_whole_pipeline_through_dagster_leaks_nothing_and_leaves_nothing(pipelin
         loaded = _latest_metadata(instance, "loaded_schema")
         assert loaded["total_rows"] > SYNTHETIC_MESSAGES
         fidelity = _latest_metadata(instance, "fidelity_report")
-        assert 0.0 < fidelity["overall"] <= 1.0
+        # 30k production and 40k synthetic messages: the overall score holds the 0.90 bar; single
+        # metrics of so few heavy rooms are noisy (the round-trip test holds each at 0.80 on more data).
+        assert 0.90 <= fidelity["overall"] <= 1.0
         assert _latest_metadata(instance, "query_baselines")["baselines"]
         assert isinstance(shards_complete_sensor(_sensor_context(instance, cursor=load_tick.cursor)), dg.SkipReason)
 
@@ -176,6 +188,14 @@ def test_whole_pipeline_through_dagster_leaks_nothing_and_leaves_nothing(pipelin
             text = path.read_bytes().decode("latin-1").lower()
             leaked = [n for n in needles if n in text]
             assert not leaked, f"{path.name} carries {len(leaked)} source value(s)"
+        # Parquet pages are zstd-compressed, so their raw bytes hide values: read every string column.
+        scanned_strings = 0
+        for path in (p for p in files if p.suffix == ".parquet"):
+            strings = list(_parquet_strings(path))
+            scanned_strings += len(strings)
+            text = "\n".join(strings).lower()  # one search per needle instead of one per value
+            assert not [n for n in needles if n in text], f"{path.name} carries a source value"
+        assert scanned_strings > SYNTHETIC_MESSAGES, "the message bodies and identities were scanned"
         for run in instance.get_runs():
             for entry in instance.all_logs(run.run_id):
                 text = json.dumps(str(entry)).lower()
