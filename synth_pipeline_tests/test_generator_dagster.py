@@ -106,3 +106,22 @@ def test_shard_count_comes_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(SHARDS_ENV, "many")
     with pytest.raises(ValueError, match=SHARDS_ENV):
         shard_count_from_env()
+
+
+def test_without_any_pack_the_reference_spec_drives_generation(tmp_path) -> None:
+    """A fresh instance (no pack partition registered) generates from the shipped reference spec."""
+
+    @dg.asset(partitions_def=pack_partitions, name="calibrated_spec")
+    def never_calibrated() -> str:
+        raise AssertionError("not materialized in this test")
+
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"storage": PipelineStorage(root=str(tmp_path / "storage"))}
+    result = dg.materialize([synthetic_shards, never_calibrated], selection=[synthetic_shards], instance=instance,
+                            partition_key="shard-00000", resources=resources,
+                            run_config={"ops": {"synthetic_shards": {"config": CONFIG}}})
+    assert result.success
+    metadata = result.asset_materializations_for_node("synthetic_shards")[0].metadata
+    assert metadata["spec_source"].value == "reference spec (no pack calibrated yet)"
+    assert metadata["spec_sha256"].value == hashlib.sha256(REFERENCE_SPEC.read_bytes()).hexdigest()
+    assert metadata["rows_per_s"].value > 0 and metadata["duration_s"].value > 0

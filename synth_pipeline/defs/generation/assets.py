@@ -10,7 +10,8 @@ Design (docs/generator.md, "Dagster"):
   two-dimensional and multiply the partitions by the packs; instead the input `calibrated_spec`
   uses `LastPartitionMapping`: shards are generated from the spec (its value is the spec's path)
   of the most recently added pack, which must have been calibrated. Run config `spec_path`
-  overrides it (e.g. the reference spec, specs/distribution-spec.json).
+  overrides it; with no pack registered at all the shipped reference spec
+  (specs/distribution-spec.json) is used, as by the CLI.
 - Partitions of one generation must agree on spec, seed, sizes and K, so each writes into a
   directory named after them (`generation_id`): a partition built from another spec or seed can
   never mix into a shard set. Its value says where it went and with which parameters.
@@ -21,6 +22,7 @@ Design (docs/generator.md, "Dagster"):
 
 
 import os
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -76,18 +78,26 @@ def _plan(spec_path: str, config: GenerationConfig):  # -> GenerationPlan (impor
     "pandera on a sample). Value: where it was written and the generation parameters.",
 )
 def synthetic_shards(
-    context: dg.AssetExecutionContext, config: GenerationConfig, storage: PipelineStorage, calibrated_spec: str
+    context: dg.AssetExecutionContext, config: GenerationConfig, storage: PipelineStorage,
+    calibrated_spec: str | None,
 ) -> dg.Output[dict]:
     from synth_pipeline.generator import generate_partition, generation_id
+    from synth_pipeline.paths import REFERENCE_SPEC
 
     if config.spec_path:
         spec_path, source = config.spec_path, "run config spec_path"
+    elif calibrated_spec is None:  # no pack partition registered yet
+        spec_path, source = str(REFERENCE_SPEC), "reference spec (no pack calibrated yet)"
     else:
         spec_path, source = calibrated_spec, f"calibrated_spec[{context.asset_partition_key_for_input('calibrated_spec')}]"
+    started = time.perf_counter()
     plan = _plan(spec_path, config)
     shard_dir = storage.path("shards", generation_id(plan))
     files = generate_partition(plan, context.partition_key, shard_dir)
-    context.log.info(f"{context.partition_key}: {sum(f.rows for f in files):,} rows into {shard_dir} from {source}")
+    seconds = time.perf_counter() - started
+    rows = sum(f.rows for f in files)
+    context.log.info(f"{context.partition_key}: {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s) "
+                     f"into {shard_dir} from {source}")
     value = {
         "shard_dir": str(shard_dir), "spec_path": spec_path, "config": config.model_dump(),
         "generation": plan.generation_key(), "partition": context.partition_key,
@@ -100,6 +110,8 @@ def synthetic_shards(
         "band": dg.MetadataValue.text(plan.band),
         "rows": dg.MetadataValue.json({f.table: f.rows for f in files}),
         "bytes": dg.MetadataValue.int(sum(f.bytes for f in files)),
+        "duration_s": dg.MetadataValue.float(round(seconds, 3)),
+        "rows_per_s": dg.MetadataValue.int(int(rows / max(seconds, 1e-9))),
         "id_ranges": dg.MetadataValue.json({t: [r.first, r.last] for t, r in plan.id_ranges(context.partition_key).items()}),
     })
 
