@@ -21,6 +21,7 @@ from synth_pipeline_tests.loader_fixtures import database_exists, isolated_state
 from synth_pipeline_tests.test_generator_dagster import setup  # noqa: F401  (calibrated_spec stand-in)
 
 GENERATION = {"seed": 3, "messages": 6_000, "users": 40, "conversations": 50}
+SOURCE_URL_VAR = "SYNTH_TEST_SOURCE_URL"  # the source_db resource's variable (SYNTH_SOURCE_URL in the code location)
 
 
 @pytest.fixture
@@ -28,8 +29,10 @@ def resources(pg_dsn: str, pg_admin_dsn: str, tmp_path: Path, monkeypatch, isola
     monkeypatch.setenv("SYNTH_TEST_PERF_URL", pg_dsn)
     monkeypatch.setenv("SYNTH_TEST_ADMIN_URL", pg_admin_dsn)
     monkeypatch.delenv("SYNTH_PERF_ENV", raising=False)
+    monkeypatch.delenv(SOURCE_URL_VAR, raising=False)  # no production source named unless a test sets it
     return {
         "perf_target": PerfTarget(url_env="SYNTH_TEST_PERF_URL"),
+        "source_db": PostgresDatabase(url_env=SOURCE_URL_VAR),
         "admin_db": PostgresDatabase(url_env="SYNTH_TEST_ADMIN_URL"),
         "storage": PipelineStorage(root=str(tmp_path / "storage")),
     }
@@ -120,3 +123,52 @@ def test_teardown_job_needs_the_name_typed_back(resources: dict, shard_dir: Path
     assert database_exists(pg_admin_dsn, "chat_perf_dev")
     assert _teardown(resources, env="dev", confirm="dev").success
     assert not database_exists(pg_admin_dsn, "chat_perf_dev")
+
+
+def _failure_line(result: dg.ExecuteInProcessResult) -> str:
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    return failure.event_specific_data.user_failure_data.description  # the dg.Failure's description
+
+
+def _schema_exists(dsn: str, schema: str) -> bool:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone()[0]
+
+
+def test_loaded_schema_refuses_the_sampled_production_database(resources: dict, shard_dir: Path, pg_dsn: str,
+                                                                monkeypatch) -> None:
+    """source_db (the database the sampler reads) and perf_target resolve to the same database: refused
+    before anything is written, even though SYNTH_SOURCE_URL itself is unset (the resource reads another
+    variable)."""
+    @dg.asset(name="shard_manifest")
+    def shard_manifest_stand_in() -> str:
+        return str(shard_dir / "manifest.json")
+
+    monkeypatch.setenv(SOURCE_URL_VAR, pg_dsn)
+    result = dg.materialize([shard_manifest_stand_in, loaded_schema], resources=resources, raise_on_error=False,
+                            run_config={"ops": {"loaded_schema": {"config": {"schema_name": "synth_into_source"}}}})
+    assert not result.success
+    line = _failure_line(result)
+    assert line.startswith("refused: target") and "production source" in line and len(line.splitlines()) == 1
+    assert not _schema_exists(pg_dsn, "synth_into_source")
+    # SYNTH_SOURCE_URL names the same database: refused as well
+    monkeypatch.delenv(SOURCE_URL_VAR)
+    monkeypatch.setenv("SYNTH_SOURCE_URL", pg_dsn)
+    again = dg.materialize([shard_manifest_stand_in, loaded_schema], resources=resources, raise_on_error=False,
+                           run_config={"ops": {"loaded_schema": {"config": {"schema_name": "synth_into_source"}}}})
+    assert not again.success and "production source" in _failure_line(again)
+    assert not _schema_exists(pg_dsn, "synth_into_source")
+
+
+def test_teardown_ops_refuse_the_production_source(resources: dict, shard_dir: Path, pg_dsn: str, monkeypatch) -> None:
+    load_shards(shard_dir, pg_dsn, "synth_source_td", ttl_days=0)
+    monkeypatch.setenv(SOURCE_URL_VAR, pg_dsn)
+    refused = _teardown(resources, schema_name="synth_source_td", target=pg_dsn, confirm="synth_source_td")
+    assert not refused.success and _failure_line(refused).startswith("refused: target")
+    [request] = ttl_sensor(dg.build_sensor_context()).run_requests
+    expired = ttl_teardown_job.execute_in_process(run_config=request.run_config, resources=resources, raise_on_error=False)
+    assert not expired.success and "production source" in _failure_line(expired)
+    assert _schema_exists(pg_dsn, "synth_source_td")
+    monkeypatch.delenv(SOURCE_URL_VAR)
+    assert _teardown(resources, schema_name="synth_source_td", target=pg_dsn, confirm="synth_source_td").success
+    assert not _schema_exists(pg_dsn, "synth_source_td")

@@ -118,7 +118,7 @@ def _teardown(args: argparse.Namespace) -> int:
     elif args.env:
         if args.target_url:
             raise SynthError("--target-url needs --schema; to remove a whole environment pass only --env and --confirm")
-        result = teardown_env(args.env, args.confirm, _admin_url(args))
+        result = teardown_env(args.env, args.confirm, _admin_url(args), source_url=args.source_url)
     else:
         raise SynthError("pass --env ENV --confirm ENV, or --target-url URL --schema NAME --confirm NAME")
     print(f"tore down {result.target}: dropped {', '.join(result.dropped) or 'nothing (already gone)'}")

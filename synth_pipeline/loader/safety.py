@@ -68,7 +68,8 @@ def refuse_source(target_dsn: str, source_url: str | None = None) -> None:
     source = source_url or os.environ.get(SOURCE_URL_ENV)
     if source and same_database(target_dsn, source):
         raise SynthError(
-            f"refused: target {redact_dsn(target_dsn)} is the production source database ({SOURCE_URL_ENV} / --source-url); "
+            f"refused: target {redact_dsn(target_dsn)} is the production source database ({SOURCE_URL_ENV}, --source-url "
+            "or the source_db resource); "
             "load into a provisioned perf database instead"
         )
 

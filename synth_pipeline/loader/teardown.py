@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, redact_dsn
+from synth_pipeline.infra.dsn import connect, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, registry, secrets_store
 from synth_pipeline.loader.safety import META_SCHEMA, check_target, database_for_env, refuse_source, roles_for_env
 
@@ -39,9 +39,10 @@ def _confirm(expected: str, confirm: str | None, what: str) -> None:
         raise SynthError(f"refused: --confirm must repeat the {what} name exactly (--confirm {expected})")
 
 
-def teardown_env(env: str, confirm: str | None, admin_url: str) -> TeardownResult:
+def teardown_env(env: str, confirm: str | None, admin_url: str, *, source_url: str | None = None) -> TeardownResult:
     database = database_for_env(env)
     _confirm(env, confirm, "environment")
+    refuse_source(with_database(admin_url, database), source_url)
     roles = roles_for_env(env)
     result = TeardownResult(target=f"environment {env}")
     with connect(admin_url, purpose="admin", autocommit=True) as conn:

@@ -4,12 +4,16 @@ It consumes `shard_manifest` (the generator's aggregate of every `synthetic_shar
 whose value is the manifest's path), so it runs once all shards exist. A thin shell over
 `synth_pipeline.loader.load.load_shards`; the value (no password in it) names the schema, mapping,
 environment and run for the integrity check and the reports.
+
+The production source is refused before anything is written: SYNTH_SOURCE_URL and the
+`source_db` resource (the database the sampler reads) when it is named (`production_sources`).
 """
 
 
 import dagster as dg
 
-from synth_pipeline.defs.loading.resources import PerfTarget
+from synth_pipeline.defs.loading.resources import PerfTarget, production_sources, refuse_production_source
+from synth_pipeline.defs.resources import PostgresDatabase
 from synth_pipeline.defs.settings import current_environment
 
 
@@ -29,7 +33,7 @@ class LoadConfig(dg.Config):
     "rows per table, timings, run id, expiry.",
 )
 def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_target: PerfTarget,
-                  shard_manifest: str) -> dg.Output[dict]:
+                  source_db: PostgresDatabase, shard_manifest: str) -> dg.Output[dict]:
     from pathlib import Path
 
     from synth_pipeline.errors import SynthError
@@ -37,10 +41,15 @@ def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_ta
     from synth_pipeline.loader.registry import dsn_without_password
     from synth_pipeline.infra.dsn import redact_dsn
 
-    dsn = perf_target.dsn()
     try:
+        dsn = perf_target.dsn()
+        sources = production_sources(source_db)
+        refuse_production_source(dsn, source_db)  # every named source, before anything is written
+        if not sources:
+            context.log.info("no production source named (SYNTH_SOURCE_URL unset): only the target rule applies")
         result = load_shards(Path(shard_manifest).parent, dsn, config.schema_name, mapping=config.mapping,
                              ttl_days=config.ttl_days, jobs=config.jobs,
+                             source_url=sources[0] if sources else None,
                              progress=lambda name, rows, seconds: context.log.info(
                                  f"loaded {name}: {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)"))
     except SynthError as exc:

@@ -3,6 +3,9 @@
 Never a DSN in code or in run config: `dsn()` reads, in order, the secrets file of `env` (or of
 SYNTH_PERF_ENV, or of SYNTH_ENV once that environment is provisioned), then the variable named by `url_env` (SYNTH_PERF_URL), then SYNTH_DATABASE_URL,
 then the embedded server.
+
+`production_sources` names the production source the loading, reports and lifecycle assets must
+never write to (docs/perf-database.md, "Which targets are allowed").
 """
 
 
@@ -10,7 +13,37 @@ import os
 
 import dagster as dg
 
+from synth_pipeline.defs.resources import PostgresDatabase
+
 PERF_ENV_VAR = "SYNTH_PERF_ENV"
+
+
+def production_sources(source_db: "PostgresDatabase | None" = None) -> list[str]:
+    """The production source DSNs that are *named*: SYNTH_SOURCE_URL, and the `source_db` resource
+    when its variable (`url_env`, SYNTH_SOURCE_URL by default; tests and deployments may use
+    another) is set or it names a `database`.
+
+    A source that is not named is not a production source: `source_db` then falls back to
+    SYNTH_DATABASE_URL or the embedded server, a developer's own database, and only the loader's
+    target rule applies (a provisioned perf database, or `synth_*` schemas). Resolving that
+    fallback here could also start the embedded server, which a refusal must never do.
+    """
+    from synth_pipeline.loader.safety import SOURCE_URL_ENV
+
+    found = []
+    if os.environ.get(SOURCE_URL_ENV):
+        found.append(os.environ[SOURCE_URL_ENV])
+    if source_db is not None and (os.environ.get(source_db.url_env) or source_db.database):
+        found.append(source_db.dsn())
+    return found
+
+
+def refuse_production_source(target_dsn: str, source_db: "PostgresDatabase | None" = None) -> None:
+    """Raise SynthError (the loader's one-line refusal) when `target_dsn` is a named production source."""
+    from synth_pipeline.loader.safety import refuse_source
+
+    for source in production_sources(source_db):
+        refuse_source(target_dsn, source)
 
 
 class PerfTarget(dg.ConfigurableResource):
