@@ -162,6 +162,10 @@ def test_whole_pipeline_through_dagster_leaks_nothing_and_leaves_nothing(pipelin
         assert 0.90 <= fidelity["overall"] <= 1.0
         assert _latest_metadata(instance, "query_baselines")["baselines"]
         assert isinstance(shards_complete_sensor(_sensor_context(instance, cursor=load_tick.cursor)), dg.SkipReason)
+        for asset, partition in [("metrics_pack", "2026q4"), ("validated_pack", "2026q4"), ("calibrated_spec", "2026q4"),
+                                 ("synthetic_shards", "shard-00000"), ("shard_manifest", None)]:
+            assert _latest_metadata(instance, asset, partition)["duration_s"] >= 0, f"{asset} records its duration"
+        assert _latest_metadata(instance, "validated_pack", "2026q4")["totals"]["messages"] > 0
 
         # 6. Teardown needs the name typed back; afterwards nothing of ours is left in the perf database.
         schema = loaded["schema"]

@@ -97,7 +97,7 @@ def test_a_card_number_planted_in_a_landed_packs_totals_never_reaches_the_event_
     result = _materialize(tmp_path, "planted", instance=instance)
     assert result.success
     metadata = _metadata(result)
-    assert set(metadata) <= {"pack_path", "sha256", "size_bytes", "pack_id", "source", "path"}  # "path": the IO manager's
+    assert set(metadata) <= {"pack_path", "sha256", "size_bytes", "pack_id", "source", "duration_s", "path"}  # "path": the IO manager's
     logged = "\n".join(dg.serialize_value(entry) for entry in instance.all_logs(result.run_id))
     assert "planted" in logged and metadata["sha256"] in logged  # the log holds this run's materialization
     digits = re.sub(r"\D", "", logged)  # catches 4539578763621486 however it is grouped or formatted

@@ -7,6 +7,7 @@ asset when the pack carries personal data), fit, write the spec into the pipelin
 recent, of any partition) plays the CLI's `--previous`: spec_version + 1 and an old -> new diff.
 """
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -38,6 +39,7 @@ def calibrated_spec(context: dg.AssetExecutionContext, storage: PipelineStorage,
     from synth_pipeline.calibration.calibrate import calibrate_file
     from synth_pipeline.calibration.report import diff, format_report, parameters, poor_parameters
 
+    started = time.perf_counter()
     previous_path = _previous_spec_path(context)
     out = storage.path("specs", f"{context.partition_key}.json")
     try:
@@ -61,6 +63,7 @@ def calibrated_spec(context: dg.AssetExecutionContext, storage: PipelineStorage,
             "spec_path": dg.MetadataValue.path(str(out)),
             "spec_sha256": dg.MetadataValue.text(sha256),
             "spec_version": dg.MetadataValue.int(spec.spec_version),
+            "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
             "families": dg.MetadataValue.json({name: fit["family"] for name, fit in fits.items()}),
             "gof": dg.MetadataValue.json(fits),
             "poor_fit_count": dg.MetadataValue.int(len(poor)),

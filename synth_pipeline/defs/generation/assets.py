@@ -128,6 +128,7 @@ def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str
     from synth_pipeline.errors import SynthError
     from synth_pipeline.generator import write_manifest
 
+    started = time.perf_counter()
     generations = {(v["shard_dir"], v["spec_path"], repr(sorted(v["generation"].items()))) for v in synthetic_shards.values()}
     if len(generations) != 1:
         raise SynthError(
@@ -149,4 +150,5 @@ def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str
         "seed": dg.MetadataValue.int(manifest.seed),
         "band": dg.MetadataValue.text(manifest.band),
         "absent_tables": dg.MetadataValue.json(manifest.absent_tables),
+        "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
     })

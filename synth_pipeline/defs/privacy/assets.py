@@ -2,6 +2,9 @@
 alone; this asset cannot be bypassed) and copies the judged bytes to the artifact store, so that
 calibration reads exactly what was validated: metrics_pack -> validated_pack -> calibrated_spec."""
 
+import json
+import time
+
 import dagster as dg
 
 from synth_pipeline.defs.partitions import pack_partitions
@@ -20,6 +23,7 @@ from synth_pipeline.privacy.gate import promote_validated_pack
     "pack that passed; its value is the path of the validated pack JSON.",
 )
 def validated_pack(context: dg.AssetExecutionContext, metrics_pack: str, storage: PipelineStorage) -> dg.Output[str]:
+    started = time.perf_counter()
     dest = storage.path("validated", f"{context.partition_key}.json")
     outcome = promote_validated_pack(metrics_pack, dest)
     if not outcome.passed:
@@ -40,5 +44,8 @@ def validated_pack(context: dg.AssetExecutionContext, metrics_pack: str, storage
             "manifest_path": dg.MetadataValue.path(str(outcome.manifest_path)),
             "pack_sha256": outcome.pack_sha256,
             "bytes": len(outcome.pack_bytes),
+            # Safe to publish now that the gate passed: entity counts of the pack (no values).
+            "totals": dg.MetadataValue.json(json.loads(outcome.pack_bytes).get("totals", {})),
+            "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
         },
     )

@@ -9,6 +9,8 @@ resource and writes the pack into the landing directory. Either way the pack (an
 The sampler needs ANONYMIZATION_SALT in the environment of the run.
 """
 
+import time
+
 import dagster as dg
 
 from synth_pipeline.defs.partitions import pack_partitions
@@ -40,6 +42,7 @@ def metrics_pack(context: dg.AssetExecutionContext, config: SamplerConfig, sourc
     from synth_pipeline.sampler.landing import ingest_pack, sample_into
 
     pack_id = context.partition_key
+    started = time.perf_counter()
     try:
         landed = landing.pack_path(check_pack_id(pack_id))  # partitions added by hand are not checked by Dagster
         dest = storage.path("packs", f"{pack_id}.json")
@@ -54,7 +57,9 @@ def metrics_pack(context: dg.AssetExecutionContext, config: SamplerConfig, sourc
     except SynthError as exc:  # bad input: one line in the UI, not a traceback
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"{'sampled' if files.sampled else 'ingested landed'} pack {pack_id} -> {files.pack_path}")
-    return dg.Output(str(files.pack_path), metadata=_sampled_metadata(files) if files.sampled else _landed_metadata(pack_id, files))
+    metadata = _sampled_metadata(files) if files.sampled else _landed_metadata(pack_id, files)
+    metadata["duration_s"] = dg.MetadataValue.float(round(time.perf_counter() - started, 3))
+    return dg.Output(str(files.pack_path), metadata=metadata)
 
 
 def _file_metadata(files) -> dict:
