@@ -173,7 +173,9 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  metrics pack   {LandingDirectory().pack_path(DEMO_PACK)}")
     print(f"  spec           {spec.get('spec_path')}")
     print(f"  shards         {shard_dir}")
-    print(f"  load record    {loaded.get('schema')} in {provisioned.database} (synth_meta.load_runs)")
+    # run_<id>.json beside the shards outlives the teardown; synth_meta.load_runs goes with the database.
+    print(f"  load record    {Path(shard_dir) / ('run_' + str(loaded.get('run_id')) + '.json')} "
+          f"(and synth_meta.load_runs of {loaded.get('schema')} in {provisioned.database} until teardown)")
     print("  Dagster UI     make ui   (then open http://127.0.0.1:3000: runs, assets, checks of this demo)")
     if args.keep:
         print(f"  kept: tear down with  .venv/bin/synth-pipeline teardown --env {DEMO_ENV} --confirm {DEMO_ENV}")
