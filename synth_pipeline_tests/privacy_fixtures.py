@@ -88,6 +88,17 @@ def valid_pack() -> dict[str, Any]:
     return pack.model_dump(mode="json")
 
 
+def big_pack() -> dict[str, Any]:
+    """A valid pack of a large source: 11-digit totals and attachments of 10-25 GB, whose sizes
+    reach the percentiles and histogram edges as 11-digit numbers (phone-shaped, legitimate)."""
+    pack = valid_pack()
+    pack["totals"]["messages"] = 20_000_000_000
+    pack["totals"]["reads"] = int(12e9)
+    sizes = np.concatenate([np.random.default_rng(12).lognormal(16, 1, 2000), [10_737_418_240, 26_843_545_600]])
+    pack["metrics"]["attachments"]["size_bytes"]["video"] = distribution_from_values(sizes, "bytes").model_dump(mode="json")
+    return pack
+
+
 def valid_manifest(pack_sha256: str = "0" * 64) -> dict[str, Any]:
     manifest = PackManifest(
         pack_sha256=pack_sha256,

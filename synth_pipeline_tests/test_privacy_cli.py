@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from synth_pipeline_tests.privacy_fixtures import PLANTED, planted, valid_pack, write_pack
+from synth_pipeline_tests.privacy_fixtures import PLANTED, big_pack, planted, valid_pack, write_pack
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -24,7 +24,8 @@ def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dirty = write_pack(root, "dirty", planted(valid_pack()))
     not_json = root / "broken.json"
     not_json.write_text('{"kind": "synth-pipeline/metrics-pack", "owner": "' + PLANTED["email"])
-    return {"clean": clean, "manifest": root / "clean_mapping.json", "dirty": dirty, "broken": not_json}
+    big = write_pack(root, "big", big_pack())
+    return {"clean": clean, "manifest": root / "clean_mapping.json", "dirty": dirty, "broken": not_json, "big": big}
 
 
 def assert_nothing_planted(result: subprocess.CompletedProcess) -> None:
@@ -38,6 +39,13 @@ def test_clean_pack_and_manifest_exit_0(packs) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "0 finding(s) in 0 file(s); 2 clean, 0 unreadable" in result.stderr
+
+
+def test_big_pack_with_11_digit_totals_and_25_gb_attachments_exits_0(packs) -> None:
+    big = packs["big"]
+    result = run_cli(str(big), str(big.with_name("big_mapping.json")))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == ""
 
 
 def test_planted_pii_exits_1_with_paths_and_never_values(packs) -> None:

@@ -156,18 +156,53 @@ def test_luhn_and_mod97() -> None:
     [
         (4111111111111111, {"payment_card"}),
         (4111111111111111.0, {"payment_card"}),
-        (14155550132, {"phone"}),
+        (14155550132, {"phone"}),  # E.164 without '+'
+        (4155550132, {"phone"}),  # bare NANP
+        (378282246310005, {"payment_card", "phone"}),  # 15 digits, Luhn-valid (Amex shape)
+        (123_456_789, {"ssn"}),  # nine digits with a valid area, group and serial
+        (-14155550132, {"phone"}),
         (4111111111111112, set()),  # Luhn-invalid 16 digits: neither card nor phone (E.164 <= 15)
-        (300_000_000, set()),  # perf-band message count
-        (123_456_789, set()),  # nine digits: a count, not an SSN (see detectors.py)
+        (300_000_000, set()),  # group 00: not an SSN
+        (1764068400, set()),  # a Unix time (area codes never start with 1)
+        (10**4000, set()),  # more digits than any identifier
+        (0.5, set()),
+        (float("nan"), set()),
+        (float("inf"), set()),
+        (True, set()),
+    ],
+)
+def test_numbers_outside_measure_positions(value, expected: set[str]) -> None:
+    """The default (a number where the schema declares no number): every numeric identifier shape."""
+    assert {det.name for det in d.scan_number(value)} == expected
+    assert {det.name for det in d.scan_number(value, measure=False)} == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (20_000_000_000, set()),  # a perf pack's total messages (11 digits)
+        (12e9, set()),  # total reads
+        (26_843_545_600.0, set()),  # a 25 GB attachment, as a histogram edge or percentile
+        (14155550132, set()),  # phone-shaped, but plausible as a count
+        (4155550132, set()),
+        (123_456_789, set()),
         (4_294_967_296, set()),  # a 4 GB attachment
-        (1764068400, set()),  # a Unix time
+        (378282246310005, set()),  # 15 digits: a count of that size is plausible, see detectors.py
+        (999_999_999_999_999, set()),
+        (4111111111111111, {"payment_card"}),  # 16-19 digits and Luhn-valid: no count is that big
+        (4111111111111111.0, {"payment_card"}),
+        (6011111111111117, {"payment_card"}),
+        (4539148803436467, {"payment_card"}),
+        (6304000000000000018, {"payment_card"}),  # 19 digits
+        (4111111111111112, set()),  # Luhn-invalid
+        (10**18, set()),
         (0.5, set()),
         (True, set()),
     ],
 )
-def test_identifier_shaped_numbers(value, expected: set[str]) -> None:
-    assert {det.name for det in d.scan_number(value)} == expected
+def test_numbers_at_measure_positions(value, expected: set[str]) -> None:
+    """A position the schema declares a count or measure: only what no measure can be."""
+    assert {det.name for det in d.scan_number(value, measure=True)} == expected
 
 
 def _keys_and_strings(node) -> list[str]:

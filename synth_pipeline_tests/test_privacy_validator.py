@@ -12,8 +12,11 @@ import pytest
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import sha256_file
 from synth_pipeline.privacy.gate import promote_validated_pack, validate_pack_with_manifest
-from synth_pipeline.privacy.validator import validate_document, validate_pack_file
-from synth_pipeline_tests.privacy_fixtures import PLANTED, planted, valid_manifest, valid_pack, write_pack
+from synth_pipeline.contracts.metrics_pack import PACK_KIND
+from synth_pipeline.privacy.validator import (
+    SCHEMA_FILES, _resolve, _walk, is_measure, load_schema, validate_document, validate_pack_file,
+)
+from synth_pipeline_tests.privacy_fixtures import PLANTED, big_pack, planted, valid_manifest, valid_pack, write_pack
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +103,94 @@ def test_unknown_kind_and_manifest_selection(pack: dict) -> None:
             ("$.tool_version", "ipv4")} <= found
 
 
-def test_free_strings_and_numbers_under_known_keys(pack: dict) -> None:
+def test_big_counts_and_sizes_at_measure_positions_pass(pack: dict) -> None:
+    doc = big_pack()
+    video = doc["metrics"]["attachments"]["size_bytes"]["video"]
+    assert video["percentiles"]["max"] == 26_843_545_600 and max(video["histogram"]["edges"]) >= 26_843_545_600
+    eleven_digits = [e for e in video["histogram"]["edges"] if len(str(int(e))) == 11]
+    assert eleven_digits  # phone-shaped numbers are really there
+    assert validate_document(doc, "pack.json") == []
+    doc["totals"]["users"] = 14155550132  # E.164 shape, but a count position
+    doc["metrics"]["heavy_rooms"]["rooms"][0]["messages"] = 4155550132  # bare NANP shape
+    doc["metrics"]["message_length"]["histogram"]["counts"][0] = 123_456_789  # SSN shape
+    assert validate_document(doc, "pack.json") == []
+
+
+def test_card_numbers_at_measure_positions_are_findings(pack: dict) -> None:
     doc = copy.deepcopy(pack)
-    doc["metrics"]["message_length"]["mean"] = 4111111111111111  # identifier-shaped number
-    doc["totals"]["users"] = 14155550132
+    doc["totals"]["messages"] = 4539148803436467  # Luhn-valid 16 digits: no count is that big
+    doc["metrics"]["message_length"]["mean"] = 4111111111111111.0
+    edges = doc["metrics"]["attachments"]["size_bytes"]["video"]["histogram"]["edges"]
+    edges[-1] = 6011111111111117
     found = where(validate_document(doc, "pack.json"))
-    assert ("$.metrics.message_length.mean", "payment_card") in found
-    assert ("$.totals.users", "phone") in found
+    assert found == {
+        ("$.totals.messages", "payment_card"),
+        ("$.metrics.message_length.mean", "payment_card"),
+        (f"$.metrics.attachments.size_bytes.video.histogram.edges[{len(edges) - 1}]", "payment_card"),
+    }
+
+
+def test_identifier_shaped_numbers_outside_measure_positions(pack: dict) -> None:
+    doc = copy.deepcopy(pack)
+    doc["metrics"]["message_length"]["phone"] = 14155550132  # unknown key
+    doc["metrics"]["heavy_rooms"]["rooms"][0]["token"] = 4155550132  # a number where a token belongs
+    doc["window"]["start"] = 123_456_789  # where a timestamp belongs
+    doc["totals"]["extra"] = [378282246310005]  # inside an array under an unknown key
+    doc["parts"]["reads"] = 14155550133  # where a boolean belongs
+    findings = validate_document(doc, "pack.json")
+    found = where(findings)
+    length_phone = f"$.metrics.message_length.<key #{list(doc['metrics']['message_length']).index('phone')}>"
+    extra = f"$.totals.<key #{list(doc['totals']).index('extra')}>[0]"
+    assert {
+        (length_phone, "phone"),
+        ("$.metrics.heavy_rooms.rooms[0].token", "phone"),
+        ("$.window.start", "ssn"),
+        (extra, "phone"),
+        (extra, "payment_card"),
+        ("$.parts.reads", "phone"),
+    } <= found
+    assert {(length_phone, "schema"), ("$.metrics.heavy_rooms.rooms[0].token", "schema"), ("$.window.start", "schema")} <= found
+    assert_no_value_leaks(findings, "14155550132", "4155550132", "123456789", "378282246310005")
+
+
+def test_every_numeric_schema_field_is_a_count_or_measure() -> None:
+    """Numbers at numeric schema positions are judged as measures (only 16-19 digit Luhn-valid
+    integers are findings). A new numeric field must be reviewed: if it could ever hold an
+    identifier, it must not be a number (identifiers leave production as 16-hex tokens)."""
+    names: set[str] = set()
+
+    def walk(schemas, name, root, depth=0):
+        for schema in schemas:
+            if is_measure([schema]):
+                names.add(name)
+            if depth < 12:
+                for key, sub in (schema.get("properties") or {}).items():
+                    walk(_resolve(sub, root), key, root, depth + 1)
+                if "items" in schema:
+                    walk(_resolve(schema["items"], root), name, root, depth + 1)
+
+    for kind in SCHEMA_FILES:
+        root = load_schema(kind)
+        walk(_resolve(root, root), "$", root)
+    assert names == {
+        # totals and mixes: counts of entities
+        "users", "active_users", "conversations", "active_conversations", "messages", "participants",
+        "attachments", "reads", "direct", "group", "web", "ios", "android", "unknown", "image", "video",
+        "audio", "file", "suppressed", "count", "counts", "threshold",
+        # distributions: measures in the distribution's unit
+        "mean", "min", "max", "p50", "p90", "p95", "p99", "edges", "burst_coefficient",
+        # shares and privacy parameters
+        "share_of_messages", "share_of_conversations", "share_of_messages_read", "sampled_share",
+        "weekday_share", "weekend_share", "min_cell_size", "suppressed_cells", "merged_cells", "epsilon",
+        "epsilon_spent", "contribution_bound", "days", "statements_executed", "truncation_hex_chars",
+    }
+
+
+def test_a_valid_packs_numbers_all_stand_at_measure_positions(pack: dict) -> None:
+    root = load_schema(PACK_KIND)
+    numbers = [(path, measure) for path, role, item, measure in _walk(pack, "$", _resolve(root, root), root)
+               if isinstance(item, (int, float)) and not isinstance(item, bool)]
+    assert len(numbers) > 1000 and all(measure for _, measure in numbers)
 
 
 def test_top_level_not_an_object() -> None:
@@ -146,6 +230,10 @@ def test_gate_needs_the_manifest(tmp_path: Path) -> None:
     pack_path = write_pack(tmp_path, "lonely", manifest=False)
     assert where(validate_pack_with_manifest(pack_path)) == {("$", "missing_manifest")}
     assert validate_pack_with_manifest(write_pack(tmp_path, "paired")) == []
+
+
+def test_gate_passes_a_big_pack_with_its_manifest(tmp_path: Path) -> None:
+    assert validate_pack_with_manifest(write_pack(tmp_path, "big", big_pack())) == []
 
 
 def test_promote_copies_exactly_the_judged_bytes(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Each detector answers one question about one string: could this be (or contain) an email
 address, a phone number, a payment card number, a US social security number, an IBAN, an IP
 address, a person's name, or free text? They run on every key and every string value of a
-document; `scan_number` covers numbers shaped like identifiers. Detectors return names, never
-the matched text, so nothing downstream can print a value by accident.
+document; `scan_number` covers numbers shaped like identifiers, judged by their position (see
+below). Detectors return names, never the matched text, so nothing downstream can print a value
+by accident.
 
 Decisions that are not obvious (documented in docs/privacy.md):
 - Digit-based detectors need a boundary that is neither a letter nor a digit on both sides, so a
@@ -18,9 +19,13 @@ Decisions that are not obvious (documented in docs/privacy.md):
 - Person names: the bundled lists (names_data.py) plus capitalised First Last pairs in which one
   word is a listed name, a form of address before a capitalised word ("Dr Okafor"), and
   lower-case joins of a listed given name and surname ("john_smith", "johnsmith").
-- Numbers: an integer of 13-19 digits that passes Luhn is a card; one of 11-15 digits has the
-  shape of an international phone number. Shorter integers are not identifiers here: a perf
-  pack legitimately counts 300,000,000 messages and 4 GB attachments.
+- Numbers are judged by where they stand (`scan_number(value, measure=...)`). At a position the
+  schema declares numeric (every such field is a count or a measure) only what no count or
+  measure can be is flagged: a Luhn-valid integer of 16-19 digits (a card; a measure of 10^15 or
+  more is implausible). Anywhere else (unknown keys, a number where a string belongs) the full
+  numeric rule applies: phone (phone-shaped digits, or 11-15 digits: E.164 without '+'), card
+  (13-19 digits, Luhn), SSN (nine digits, valid area/group/serial). A perf pack legitimately
+  counts 20,000,000,000 messages and 25 GB attachments.
 """
 
 from __future__ import annotations
@@ -330,21 +335,41 @@ def scan_text(text: str) -> list[Detector]:
     return [d for d in STRING_DETECTORS if d.matches(text)]
 
 
-def scan_number(value: float | int) -> list[Detector]:
-    """Identifier-shaped numbers: 13-19 digit Luhn-valid integers (cards), 11-15 digit integers
-    (international phone numbers without '+'). Booleans and fractions are never identifiers."""
+# A number of 10^19 or more has more digits than any card (19), phone (15) or SSN (9).
+_NUMBER_DIGITS_LIMIT = 10**19
+# At a measure position a card needs at least this many digits: 13-15-digit counts are plausible
+# (a trillion reads), and one in ten of them passes Luhn.
+MEASURE_CARD_MIN_DIGITS = 16
+
+
+def scan_number(value: float | int, *, measure: bool = False) -> list[Detector]:
+    """The detectors an identifier-shaped number fires (booleans and fractions never do).
+
+    `measure=True`: the schema declares the position a count or measure; only a Luhn-valid
+    integer of 16-19 digits (a card) is flagged. `measure=False` (the default, fail closed):
+    phone (phone-shaped, or 11-15 digits), card (13-19 digits, Luhn) and SSN (nine digits).
+    """
     if isinstance(value, bool):
         return []
     if isinstance(value, float):
-        if not value.is_integer() or abs(value) >= 1e19:
+        if not value.is_integer() or abs(value) >= _NUMBER_DIGITS_LIMIT:  # also NaN and infinities
             return []
         value = int(value)
+    if abs(value) >= _NUMBER_DIGITS_LIMIT:
+        return []
     digits = str(abs(value))
-    if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return [_BY_NAME["payment_card"]]
-    if 11 <= len(digits) <= 15:
-        return [_BY_NAME["phone"]]
-    return []
+    if measure:
+        if MEASURE_CARD_MIN_DIGITS <= len(digits) and luhn_valid(digits):
+            return [_BY_NAME["payment_card"]]
+        return []
+    found = []
+    if is_phone(digits) or 11 <= len(digits) <= 15:
+        found.append(_BY_NAME["phone"])
+    if is_card(digits):
+        found.append(_BY_NAME["payment_card"])
+    if is_ssn(digits):
+        found.append(_BY_NAME["ssn"])
+    return found
 
 
 _BY_NAME = {d.name: d for d in STRING_DETECTORS}

@@ -8,7 +8,9 @@
    timestamp is a finding.
 2. **Free strings** (`free_string`): any string anywhere (under unknown keys too) that is not one
    of the schema's enum or constant values and matches none of its patterns.
-3. **Detectors** (`detectors.py`): every key and string value, and identifier-shaped numbers.
+3. **Detectors** (`detectors.py`): every key and string value, and identifier-shaped numbers:
+   at a position the schema declares numeric (a count or measure) only a 16-19 digit Luhn-valid
+   integer (a card); anywhere else phone, card and SSN shapes too.
 
 Findings carry the JSON path and the rule, never the value. Keys outside the schemas'
 vocabulary are not printed either: the path shows them by position (`$.metrics.<key #3>`).
@@ -258,28 +260,73 @@ def schema_findings(doc: Any, kind: str, file: str) -> list[Finding]:
 
 # --- 2 and 3. free strings and detectors ------------------------------------------------------
 
-def _walk(node: Any, path: str) -> Iterator[tuple[str, str, Any]]:
-    """(path, 'key' | 'value' | 'duplicate', item) for every key, scalar value, duplicate key."""
+def _resolve(node: Any, root: dict) -> list[dict]:
+    """The concrete schemas `node` stands for: `$ref` followed, anyOf/oneOf branches flattened."""
+    if not isinstance(node, dict):
+        return []
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        return _resolve(target, root)
+    branches = node.get("anyOf") or node.get("oneOf")
+    if isinstance(branches, list):
+        return [schema for branch in branches for schema in _resolve(branch, root)]
+    return [node]
+
+
+def _types(schema: dict) -> set[str]:
+    declared = schema.get("type")
+    return {declared} if isinstance(declared, str) else set(declared or ())
+
+
+def _children(schemas: list[dict], key: str | None, root: dict) -> list[dict]:
+    """The schemas of an object's property `key`, or of an array's items (`key` None)."""
+    out: list[dict] = []
+    for schema in schemas:
+        if key is None:
+            if "array" in _types(schema):
+                out += _resolve(schema.get("items"), root)
+        elif "object" in _types(schema):
+            properties = schema.get("properties") or {}
+            out += _resolve(properties[key] if key in properties else schema.get("additionalProperties"), root)
+        # a container where the schema wants a scalar: its contents stand at no schema position
+    return out
+
+
+def is_measure(schemas: list[dict]) -> bool:
+    """True when the schema declares the position numeric. Every numeric field of the pack and
+    manifest schemas is a count or a measure (identifiers leave production only as 16-hex
+    tokens, which are strings); `test_privacy_validator` pins the list of numeric fields."""
+    return any(_types(schema) & {"integer", "number"} for schema in schemas)
+
+
+def _walk(node: Any, path: str, schemas: list[dict], root: dict) -> Iterator[tuple[str, str, Any, bool]]:
+    """(path, role, item, measure) for every key, scalar value and duplicate key; role is 'key',
+    'value' or 'duplicate', measure whether the schema declares the value's position numeric."""
     if isinstance(node, dict):
         for index, (key, value) in enumerate(node.items()):
             child = path + render_key(key, index)
-            yield child, "key", key
-            yield from _walk(value, child)
+            yield child, "key", key, False
+            yield from _walk(value, child, _children(schemas, key, root), root)
         for key, value in getattr(node, "dropped", ()):
             child = path + render_key(key, _key_index(node, key))
-            yield child, "duplicate", key
-            yield from _walk(value, child)
+            yield child, "duplicate", key, False
+            yield from _walk(value, child, _children(schemas, key, root), root)
     elif isinstance(node, list):
+        items = _children(schemas, None, root)
         for index, value in enumerate(node):
-            yield from _walk(value, f"{path}[{index}]")
+            yield from _walk(value, f"{path}[{index}]", items, root)
     else:
-        yield path, "value", node
+        yield path, "value", node, is_measure(schemas)
 
 
 def content_findings(doc: Any, kind: str, file: str, skip_free_string: set[str]) -> list[Finding]:
     constants, patterns = _allowed_strings(kind)
+    root = load_schema(kind)
     out: list[Finding] = []
-    for path, role, item in _walk(doc, "$"):
+    for path, role, item, measure in _walk(doc, "$", _resolve(root, root), root):
         if role == "duplicate":
             out.append(Finding(file, path, "schema", "duplicate key (a parser would silently drop one value)"))
         if isinstance(item, str):
@@ -290,7 +337,9 @@ def content_findings(doc: Any, kind: str, file: str, skip_free_string: set[str])
             noun = "key" if role != "value" else "value"
             out.extend(Finding(file, path, d.name, f"{noun} looks like {d.what}") for d in scan_text(item))
         elif isinstance(item, (int, float)):
-            out.extend(Finding(file, path, d.name, f"number has the shape of {d.what}") for d in scan_number(item))
+            out.extend(
+                Finding(file, path, d.name, f"number has the shape of {d.what}") for d in scan_number(item, measure=measure)
+            )
     return out
 
 
