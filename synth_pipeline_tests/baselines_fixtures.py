@@ -71,6 +71,23 @@ _FILL = [
 ]
 
 
+def register_as_loaded(dsn: str, schema: str, mapping: Mapping) -> None:
+    """Record `schema` in synth_meta.managed_schemas as the loader does after a load (state COMPLETE).
+
+    Baselines only run on schemas the loader created (loader/meta.py `require_managed`); this
+    fixture fills its schema by SQL instead, for plans that do not change between runs.
+    """
+    from synth_pipeline.loader import meta
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        meta.ensure_meta(conn)
+        with conn.transaction():
+            conn.execute("DELETE FROM synth_meta.managed_schemas WHERE schema_name = %s", (schema,))
+            meta.register_schema(conn, meta.ManagedSchema(
+                schema_name=schema, mapping_name=mapping.name, mapping_path=str(mapping.source_path),
+                mapping_sha256=mapping.sha256, manifest_sha256="0" * 64, expected_rows={}, state="COMPLETE"))
+
+
 def fill_chat_schema(dsn: str, schema: str, mapping: Mapping, *, messages: int = 50_000) -> None:
     """Create `schema` under `mapping` and fill it; ends with VACUUM ANALYZE."""
     params = {"users": USERS, "conversations": CONVERSATIONS, "messages": messages}

@@ -17,7 +17,7 @@ from synth_pipeline.reports.baselines import (
 from synth_pipeline.reports.plans import Measurement, plan_shape
 from synth_pipeline.reports.sqltemplate import load_statement, named_statements, render
 from synth_pipeline.schema.mapping import load_mapping
-from synth_pipeline_tests.baselines_fixtures import fill_chat_schema
+from synth_pipeline_tests.baselines_fixtures import fill_chat_schema, register_as_loaded
 
 FAST = BaselineOptions(runs=2, write_rows=2000, write_repeats=1)
 PAGINATION = "conversation_latest_page[heavy_room]"
@@ -40,8 +40,9 @@ def _index_names(dsn: str, schema: str) -> set[str]:
 @pytest.fixture(scope="module", params=["reference", "prisma"])
 def loaded(pg_dsn, request):
     mapping_name = request.param
-    schema = f"chat_{mapping_name}"
+    schema = f"synth_chat_{mapping_name}"  # an isolated schema the loader could have created
     fill_chat_schema(pg_dsn, schema, load_mapping(mapping_name))
+    register_as_loaded(pg_dsn, schema, load_mapping(mapping_name))
     return pg_dsn, schema, mapping_name
 
 
@@ -259,7 +260,7 @@ def test_cli_runs_and_prints_the_table(loaded, tmp_path, capsys):
 
 
 def test_cli_unknown_schema_exits_2_with_one_line(pg_dsn, tmp_path, capsys):
-    code = main(["baselines", "--target-url", pg_dsn, "--schema", "no_such_schema", "--out", str(tmp_path)])
+    code = main(["baselines", "--target-url", pg_dsn, "--schema", "synth_no_such_schema", "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no_such_schema" in err and len(err.splitlines()) == 1
     assert not list(tmp_path.glob("run_*"))
@@ -288,9 +289,37 @@ def test_cli_out_that_is_a_file_exits_2_before_measuring(tmp_path, capsys) -> No
     assert "internal error" not in err and "cannot connect" not in err  # refused before any database work
 
 
-def test_a_schema_name_that_needs_quoting_is_measured(pg_dsn, tmp_path) -> None:
+def _refused(argv: list[str], capsys) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_a_schema_the_loader_did_not_create_is_refused(pg_dsn, tmp_path, capsys) -> None:
+    """An application's schema in someone else's database: refused before any index or write."""
+    fill_chat_schema(pg_dsn, "app", load_mapping("reference"), messages=2_000)
+    before = _index_names(pg_dsn, "app")
+    err = _refused(["baselines", "--target-url", pg_dsn, "--schema", "app", "--out", str(tmp_path)], capsys)
+    assert "refused" in err and "not a provisioned perf database" in err and "'app'" in err
+    # a synth_ name is not enough: the schema must be in synth_meta.managed_schemas
+    fill_chat_schema(pg_dsn, "synth_handmade", load_mapping("reference"), messages=2_000)
+    err = _refused(["baselines", "--target-url", pg_dsn, "--schema", "synth_handmade", "--out", str(tmp_path)], capsys)
+    assert "was not created by the loader" in err
+    assert _index_names(pg_dsn, "app") == before and not list(tmp_path.glob("run_*"))
+
+
+def test_the_production_source_is_refused(loaded, tmp_path, capsys, monkeypatch) -> None:
+    dsn, schema, mapping_name = loaded
+    argv = ["baselines", "--target-url", dsn, "--schema", schema, "--mapping", mapping_name, "--out", str(tmp_path)]
+    assert "production source" in _refused([*argv, "--source-url", dsn], capsys)
+    monkeypatch.setenv("SYNTH_SOURCE_URL", dsn)
+    err = _refused(argv, capsys)
+    assert "production source" in err and "password" not in err
+    assert not list(tmp_path.glob("run_*"))
+
+
+def test_a_schema_name_the_loader_never_creates_is_refused(pg_dsn, tmp_path, capsys) -> None:
     schema = 'Odd "Quoted" Schema'
-    fill_chat_schema(pg_dsn, schema, load_mapping("reference"), messages=5_000)
-    result = run_baselines(pg_dsn, schema, out_dir=tmp_path, options=FAST)
-    assert all(c.before and c.after for c in result.cases if not c.skipped)
-    assert result.indexes and all(i.size_bytes > 0 for i in result.indexes)
+    err = _refused(["baselines", "--target-url", pg_dsn, "--schema", schema, "--out", str(tmp_path)], capsys)
+    assert "is invalid" in err

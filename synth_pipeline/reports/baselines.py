@@ -1,6 +1,11 @@
 """Query baselines: the chat product's hot paths before and after the recommended indexes.
 
 A run (`run_baselines`):
+0. refuses, with the loader's own rules (loader/safety.py, loader/meta.py), before anything is
+   measured or changed: the production source (`source_url`, else SYNTH_SOURCE_URL), a target that
+   is neither a provisioned perf database nor a `synth_*` schema, and a schema the loader did not
+   create (not in synth_meta.managed_schemas). A run creates and drops indexes, inserts rows in
+   rolled-back transactions and VACUUMs: only ever on a loaded copy;
 1. resolves the roles: with the loader's provisioned secrets (`.secrets/.env.{env}`) the
    measurements use the read-only analysis role and index changes the owner role; with a plain
    DSN (tests, the embedded server) that DSN does both, and the report says so;
@@ -598,10 +603,27 @@ def visibility_notes(conn: psycopg.Connection, schema: str, mapping: Mapping) ->
     return notes
 
 
+def check_baseline_target(conn: psycopg.Connection, schema: str) -> str | None:
+    """The loader's target rule on the connected database, then: `schema` is one the loader created.
+
+    Returns the provisioned environment (None for an isolated `synth_` schema)."""
+    from synth_pipeline.loader.meta import require_managed
+    from synth_pipeline.loader.safety import check_target
+
+    env = check_target(conn, schema)
+    require_managed(conn, schema)
+    return env
+
+
 def run_baselines(target_url: str, schema: str, *, mapping_name: str = "reference", out_dir: str | Path | None = None,
-                  options: BaselineOptions | None = None, env: str | None = None) -> BaselineResult:
+                  options: BaselineOptions | None = None, env: str | None = None,
+                  source_url: str | None = None) -> BaselineResult:
+    from synth_pipeline.loader.safety import refuse_source, validate_schema_name
+
     options = options or BaselineOptions()
     mapping = load_mapping(mapping_name)
+    validate_schema_name(schema)
+    refuse_source(target_url, source_url)
     roles = resolve_roles(target_url, env)
     out = _prepared_out_dir(Path(out_dir) if out_dir else default_out_dir(schema))
     run_id, created_at = _new_run_id()
@@ -609,6 +631,7 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
     results: dict[str, CaseResult] = {}
     with connect(roles.owner_dsn, purpose="baseline owner", autocommit=True) as owner, \
             _measure_connection(roles.measure_dsn) as measure_conn:
+        check_baseline_target(owner, schema)
         _check_schema(measure_conn, schema, mapping)
         server_version = measure_conn.execute("SHOW server_version").fetchone()[0]
         notes += visibility_notes(measure_conn, schema, mapping)

@@ -41,7 +41,7 @@ def run_baselines(args: argparse.Namespace) -> int:
         keep_indexes=args.keep_indexes,
     )
     result = run(args.target_url, args.schema, mapping_name=args.mapping, out_dir=args.out, options=options,
-                 env=args.env)
+                 env=args.env, source_url=args.source_url)
     print(result.markdown_table())
     print(f"report: {result.markdown_path}")
     print(f"results: {result.json_path}")
@@ -73,7 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "baselines", help="hot-path query plans and timings before and after the recommended indexes",
         description="Runs the hot-path query catalog with EXPLAIN (ANALYZE, BUFFERS) on a loaded schema, applies "
         "the recommended indexes, runs it again, measures their write cost, and writes a markdown report and a "
-        "JSON result per run (compared with the previous run in --out).",
+        "JSON result per run (compared with the previous run in --out). Like the loader, it refuses the production "
+        "source, a database that is not a provisioned perf database outside synth_* schemas, and a schema the loader "
+        "did not create.",
     )
     baselines.add_argument("--target-url", required=True, metavar="URL", help="the perf database")
     baselines.add_argument("--schema", required=True, metavar="NAME", help="the loaded schema")
@@ -82,6 +84,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     baselines.add_argument("--env", choices=("dev", "staging", "perf"),
                            help="use the provisioned roles of this environment (.secrets/.env.ENV); default: the "
                            "environment whose secrets name the target database, else the target URL for everything")
+    baselines.add_argument("--source-url", default=None, metavar="URL",
+                           help="production source URL to refuse (default: SYNTH_SOURCE_URL)")
     baselines.add_argument("--runs", type=positive_int, default=5, help="EXPLAIN ANALYZE runs per query (default 5)")
     baselines.add_argument("--write-rows", type=positive_int, default=20000,
                            help="rows per table in the write-amplification batch (default 20000)")

@@ -10,7 +10,9 @@ Thin shells over `synth_pipeline.reports`:
   metric, and names the worst metrics with the spec parameters that drive them.
 - `query_baselines` runs the hot-path catalog before and after the recommended indexes, with the
   provisioned read-only role for measurements and the owner role for index changes when the load
-  went into a provisioned environment, and attaches the before/after table.
+  went into a provisioned environment, and attaches the before/after table. It changes indexes and
+  writes (rolled back), so it refuses what the loader refuses: the named production source
+  (SYNTH_SOURCE_URL, the `source_db` resource), and a schema the loader did not create.
 Both measure the database of the loader's `perf_target` resource (a provisioned environment's
 secrets, or SYNTH_PERF_URL); the schema, mapping and environment come from the `loaded_schema` value.
 """
@@ -19,8 +21,8 @@ from typing import Any
 
 import dagster as dg
 
-from synth_pipeline.defs.loading.resources import PerfTarget
-from synth_pipeline.defs.resources import PipelineStorage
+from synth_pipeline.defs.loading.resources import PerfTarget, production_sources, refuse_production_source
+from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
 from synth_pipeline.errors import SynthError
 
 FIDELITY_CHECK = "fidelity_above_threshold"
@@ -113,7 +115,7 @@ def fidelity_report(context: dg.AssetExecutionContext, config: FidelityConfig, p
     "and regressions against the previous run. Value: the run's JSON path.",
 )
 def query_baselines(context: dg.AssetExecutionContext, config: BaselinesConfig, perf_target: PerfTarget,
-                    storage: PipelineStorage, loaded_schema: Any) -> dg.Output[str]:
+                    source_db: PostgresDatabase, storage: PipelineStorage, loaded_schema: Any) -> dg.Output[str]:
     from synth_pipeline.reports.baselines import BaselineOptions, run_baselines
     from synth_pipeline.reports.loaded import LoadedSchemaRef
 
@@ -121,9 +123,12 @@ def query_baselines(context: dg.AssetExecutionContext, config: BaselinesConfig, 
                               regression_threshold=config.regression_threshold, keep_indexes=config.keep_indexes)
     try:
         ref = LoadedSchemaRef.from_value(loaded_schema)
+        dsn = perf_target.dsn()
+        refuse_production_source(dsn, source_db)
+        sources = production_sources(source_db)
         out_dir = storage.path("baselines", ref.schema, "runs").parent
-        result = run_baselines(perf_target.dsn(), ref.schema, mapping_name=ref.mapping, out_dir=out_dir, options=options,
-                               env=ref.env)
+        result = run_baselines(dsn, ref.schema, mapping_name=ref.mapping, out_dir=out_dir, options=options,
+                               env=ref.env, source_url=sources[0] if sources else None)
     except SynthError as exc:
         raise _failure(exc) from None
     context.log.info(f"baselines run {result.run_id} of schema {ref.schema}: {result.roles}")
