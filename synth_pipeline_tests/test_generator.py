@@ -35,7 +35,7 @@ from synth_pipeline.generator import (
     write_manifest,
 )
 from synth_pipeline.generator.tables import build_partition
-from synth_pipeline.generator.validate import check_invariants, check_sample
+from synth_pipeline.generator.validate import check_invariants, check_sample, sample_rows, validate_partition
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORD_SET
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS
@@ -402,6 +402,63 @@ def test_validation_names_table_column_and_check(spec) -> None:
     impostor = users.set_column(1, users.schema.field("email"), pa.array(["someone@example.com"] * users.num_rows))
     with pytest.raises(CheckFailed, match="table users column email failed check identity_contract"):
         check_invariants(plan, "users", {"users": impostor})
+
+
+def _with_column(table: pa.Table, column: str, values: np.ndarray) -> pa.Table:
+    index = table.schema.get_field_index(column)
+    return table.set_column(index, table.schema.field(column), pa.array(values, type=table.schema.field(column).type))
+
+
+def test_full_row_rules_catch_one_corrupt_row(spec) -> None:
+    """Participants, read uniqueness and the content alphabet are checked on every row, not only on
+    the sample: one corrupt row far from the sampled ones is a named error."""
+    plan = _small_plan(spec)
+    name = "shard-00001"
+    tables = build_partition(plan, name)
+    check_invariants(plan, name, tables)
+    messages, reads, participants = tables["messages"], tables["message_reads"], tables["conversation_participants"]
+    sampled = set(sample_rows(messages.num_rows).tolist()) | set(sample_rows(reads.num_rows).tolist())
+    members: dict[int, set[int]] = {}
+    for conversation, user in zip(participants["conversation_id"].to_pylist(), participants["user_id"].to_pylist()):
+        members.setdefault(conversation, set()).add(user)
+
+    # A sender who is a user (in the fk range) but not a participant of the conversation.
+    message_row = next(r for r in range(1, messages.num_rows) if r not in sampled)
+    conversation = messages["conversation_id"][message_row].as_py()
+    senders = messages["sender_id"].to_numpy().copy()
+    senders[message_row] = min(set(range(1, plan.sizes.users + 1)) - members[conversation])
+    with pytest.raises(CheckFailed, match="table messages column sender_id failed check sender_is_participant: 1 rows"):
+        check_invariants(plan, name, {**tables, "messages": _with_column(messages, "sender_id", senders)})
+
+    # A reader who is not a participant (nor the sender).
+    r_msg, r_user = reads["message_id"].to_numpy(), reads["user_id"].to_numpy()
+    first_id = messages["id"][0].as_py()
+    row = next(r for r in range(reads.num_rows) if r not in sampled)
+    conversation = messages["conversation_id"][int(r_msg[row]) - first_id].as_py()
+    readers = r_user.copy()
+    readers[row] = min(set(range(1, plan.sizes.users + 1)) - members[conversation])
+    with pytest.raises(CheckFailed, match="table message_reads column user_id failed check reader_is_participant: 1 rows"):
+        check_invariants(plan, name, {**tables, "message_reads": _with_column(reads, "user_id", readers)})
+
+    # Duplicate (message_id, user_id): next to each other (the linear check) and two rows apart
+    # (a message with three readers or more: the sort fallback).
+    runs = np.flatnonzero((r_msg[2:] == r_msg[:-2]) & ~np.isin(np.arange(r_msg.size - 2), list(sampled)))
+    assert runs.size
+    for gap in (1, 2):
+        row = int(runs[-1])
+        duplicated = r_user.copy()
+        duplicated[row + gap] = duplicated[row]
+        with pytest.raises(CheckFailed, match="table message_reads column message_id,user_id failed check unique: 1 duplicate rows"):
+            check_invariants(plan, name, {**tables, "message_reads": _with_column(reads, "user_id", duplicated)})
+        with pytest.raises(CheckFailed, match="failed check unique"):
+            validate_partition(plan, name, {**tables, "message_reads": _with_column(reads, "user_id", duplicated)})
+
+    # Content outside the neutral words' alphabet, or with a stray space, in one row.
+    for text in ("Hello world", "call 555 0100", "two  spaces", "trailing ", ""):
+        content = messages["content"].to_pylist()
+        content[message_row] = text
+        with pytest.raises(CheckFailed, match="table messages column content failed check neutral_charset"):
+            check_invariants(plan, name, {**tables, "messages": _with_column(messages, "content", np.array(content, dtype=object))})
 
 
 def test_manifest_refuses_missing_or_foreign_partitions(spec, tmp_path) -> None:
