@@ -83,6 +83,20 @@ def test_not_json_exits_2_with_one_line_naming_the_file(packs) -> None:
     assert_nothing_planted(result)
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "7" * 5000])
+def test_non_json_numbers_exit_2_with_one_line_naming_the_file(tmp_path: Path, value: str) -> None:
+    pack = valid_pack()
+    pack["metrics"]["message_length"]["mean"] = 0.25
+    path = write_pack(tmp_path, "odd")
+    path.write_text(json.dumps(pack).replace('"mean": 0.25', '"mean": ' + value, 1))
+    result = run_cli(str(path))
+    assert result.returncode == 2 and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and str(path) in errors[0] and "internal error" not in result.stderr
+    assert "not valid JSON" in errors[0] or "an integer literal has 5000 digits" in errors[0]
+    assert "7777" not in result.stderr
+
+
 def test_unreadable_wins_over_findings_and_other_files_are_still_judged(packs, tmp_path: Path) -> None:
     missing = tmp_path / "missing.json"
     result = run_cli(str(packs["dirty"]), str(missing))

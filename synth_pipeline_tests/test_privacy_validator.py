@@ -219,6 +219,38 @@ def test_unreadable_files_are_one_line_errors(tmp_path: Path, content: bytes, ex
     assert expected in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("NaN", "not valid JSON (NaN is not a JSON number)"),
+        ("Infinity", "not valid JSON (Infinity is not a JSON number)"),
+        ("-Infinity", "not valid JSON (-Infinity is not a JSON number)"),
+        ("1e999", "not valid JSON (a number literal beyond the range of a double"),
+        ("-1e999", "not valid JSON (a number literal beyond the range of a double"),
+        ("9" * 5000, "an integer literal has 5000 digits (at most 4300)"),
+        ("-" + "9" * 4301, "an integer literal has 4301 digits (at most 4300)"),
+    ],
+)
+def test_non_json_numbers_are_one_line_errors(tmp_path: Path, pack: dict, value: str, expected: str) -> None:
+    text = json.dumps(pack)
+    marker = '"mean": ' + json.dumps(pack["metrics"]["message_length"]["mean"])
+    assert marker in text
+    path = tmp_path / "pack.json"
+    path.write_text(text.replace(marker, '"mean": ' + value, 1))
+    with pytest.raises(SynthError) as info:
+        validate_pack_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {expected}") and "\n" not in message and "9999" not in message
+
+
+def test_a_long_integer_within_the_limit_is_judged(tmp_path: Path, pack: dict) -> None:
+    path = tmp_path / "pack.json"
+    doc = copy.deepcopy(pack)
+    doc["totals"]["messages"] = 10**4299  # 4300 digits: parsed, and no identifier detector applies
+    path.write_text(json.dumps(doc))
+    assert validate_pack_file(path) == []
+
+
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(SynthError, match="cannot read"):
         validate_pack_file(tmp_path / "absent.json")

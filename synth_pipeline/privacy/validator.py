@@ -21,6 +21,7 @@ scanned too: the gate judges the bytes that leave production, not a parser's vie
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -129,18 +130,55 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
+# CPython's default limit for converting an integer literal (sys.get_int_max_str_digits). No count
+# has more than 19 digits; a longer literal is refused with a clear line, not an internal error.
+MAX_INTEGER_DIGITS = 4300
+
+
+class _NotAcceptedJson(Exception):
+    """Raised by the parse hooks; carries the reason (never the literal itself)."""
+
+
+def _reject_constant(name: str) -> float:
+    raise _NotAcceptedJson(f"not valid JSON ({name} is not a JSON number)")
+
+
+def _parse_int(literal: str) -> int:
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _NotAcceptedJson(f"an integer literal has {digits} digits (at most {MAX_INTEGER_DIGITS})")
+    try:
+        return int(literal)
+    except ValueError:  # an interpreter configured with a lower sys.set_int_max_str_digits
+        raise _NotAcceptedJson(f"an integer literal has {digits} digits (more than this interpreter converts)") from None
+
+
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 would silently read as Infinity
+        raise _NotAcceptedJson("not valid JSON (a number literal beyond the range of a double, read as Infinity)")
+    return value
+
+
 def parse_json_bytes(data: bytes, source_name: str) -> Any:
-    """Parse UTF-8 JSON; one-line SynthError naming the file (never its content) otherwise."""
+    """Parse UTF-8 JSON; one-line SynthError naming the file (never its content) otherwise.
+    NaN, Infinity and -Infinity are refused (they are not JSON), as are number literals that
+    overflow to infinity and integer literals longer than MAX_INTEGER_DIGITS."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SynthError(f"{source_name}: not UTF-8 text; expected a JSON metrics pack or mapping manifest") from None
     try:
-        return json.loads(text, object_pairs_hook=_object_hook)
+        return json.loads(
+            text, object_pairs_hook=_object_hook, parse_constant=_reject_constant, parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
     except json.JSONDecodeError as exc:
         raise SynthError(
             f"{source_name}: not valid JSON (line {exc.lineno}, column {exc.colno}); expected a metrics pack or mapping manifest"
         ) from None
+    except _NotAcceptedJson as exc:
+        raise SynthError(f"{source_name}: {exc}; expected a metrics pack or mapping manifest") from None
     except RecursionError:
         raise SynthError(f"{source_name}: JSON nested too deeply to be a metrics pack") from None
 
