@@ -11,7 +11,9 @@ Each measurement runs in a fresh subprocess (so peak RSS is that run's own, `ru_
 - 25M messages (the dev band's ratios, 25 shards): peak RSS and RSS after every shard, to show that
   memory stays flat (bounded by shard size, not band size). `--quick` skips it.
 
-Targets (2-core machine): >= 1,500,000 messages/s (dev band < 4 s), peak RSS < 1.5 GB.
+Targets (2-core machine): >= 1,500,000 messages/s (dev band < 4 s), peak RSS < 1.5 GB in every
+measured process (dev band, perf-band plan, and the 25M run unless `--quick`); the exit status is 0
+only when both are met.
 
     python -m benchmarks generator [--runs 3] [--quick]
 """
@@ -87,12 +89,15 @@ def _child_reference(out: str) -> dict:
 
 
 def _child_plan_perf() -> dict:
+    import resource
+
     from synth_pipeline.generator import plan_generation
     from synth_pipeline.paths import REFERENCE_SPEC
 
     started = time.perf_counter()
     plan = plan_generation(REFERENCE_SPEC, "perf", SEED)
-    return {"seconds": time.perf_counter() - started, "n_shards": plan.n_shards}
+    return {"seconds": time.perf_counter() - started, "n_shards": plan.n_shards,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _run_child(kind: str, *args: str) -> dict:
@@ -142,7 +147,8 @@ def main(argv: list[str]) -> int:
             "rows_per_s": rows / best_s, "rows": best["rows"], "parquet_bytes": best["bytes"], "imports_s": best["imports_s"],
             "dev_peak_rss_mb": max(r["peak_rss_mb"] for r in dev), "reference_seconds": reference_s,
             "ratio_generation_to_reference": best_s / reference_s, "perf_plan_seconds": plan_perf["seconds"],
-            "perf_extrapolated_seconds": perf_extrapolated_s, "load_average_before": load_before[0],
+            "perf_extrapolated_seconds": perf_extrapolated_s, "perf_plan_peak_rss_mb": plan_perf["peak_rss_mb"],
+            "load_average_before": load_before[0],
         }
         print(f"dev band: {DEV_MESSAGES:,} messages, {rows:,} rows in all six tables, {best['n_shards']} shards, "
               f"{best['bytes'] / 1e6:.0f} MB Parquet (zstd)")
@@ -154,7 +160,7 @@ def main(argv: list[str]) -> int:
               f"ratio generation / reference = {best_s / reference_s:.1f}")
         print(f"  peak RSS {figures['dev_peak_rss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB)")
         print(f"perf band (300M) extrapolated: plan {plan_perf['seconds']:.2f} s + 300M / {rate:,.0f} = {perf_extrapolated_s / 60:.1f} min "
-              f"({plan_perf['n_shards']} shards)")
+              f"({plan_perf['n_shards']} shards); the plan alone peaks at {plan_perf['peak_rss_mb']:.0f} MB RSS")
         if not args.quick:
             big = _run_child("generate", str(5 * DEV_MESSAGES), str(scratch / "25m"))
             shutil.rmtree(scratch / "25m", ignore_errors=True)
@@ -166,10 +172,19 @@ def main(argv: list[str]) -> int:
                   f"{after[1]:.0f} .. {max(after):.0f} MB (first shard .. max)")
         figures["load_average_after"] = os.getloadavg()[0]
         print(f"load average before/after: {load_before[0]:.2f} / {figures['load_average_after']:.2f}")
+        # Memory target: every measured peak, not only the dev band's (the 25M run shows that memory
+        # stays bounded by shard size; the perf plan is what a perf-band run holds besides shards).
+        rss = {"dev band": figures["dev_peak_rss_mb"], "perf plan": figures["perf_plan_peak_rss_mb"]}
+        if "m25_peak_rss_mb" in figures:
+            rss["25M messages"] = figures["m25_peak_rss_mb"]
+        rss_met = max(rss.values()) < TARGET_RSS_MB
+        met = rate >= TARGET_MESSAGES_PER_S and rss_met
+        print(f"peak RSS < {TARGET_RSS_MB} MB: {'met' if rss_met else 'NOT met'} ("
+              + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()) + f"); overall: {'met' if met else 'NOT met'}")
+        figures.update({"rss_target_met": rss_met, "targets_met": met})
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
         _log(f"wrote {RESULTS}")
-        met = rate >= TARGET_MESSAGES_PER_S and figures["dev_peak_rss_mb"] < TARGET_RSS_MB
         return 0 if met else 1
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
