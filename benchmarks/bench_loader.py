@@ -22,7 +22,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -90,12 +93,30 @@ def pgbench_rows_per_s(dsn: str, repeat: int) -> list[float]:
 
 # --- the load -------------------------------------------------------------------------------
 
+@contextmanager
+def isolated_state() -> Iterator[Path]:
+    """The load's registry entry and audit lines go to a temporary state directory, not the project's
+    `.synth/`: the benchmark database is dropped afterwards, so its entry would point at nothing."""
+    saved = {name: os.environ.get(name) for name in ("SYNTH_STATE_DIR", "SYNTH_AUDIT_LOG")}
+    with tempfile.TemporaryDirectory(prefix="synth-bench-state-") as state:
+        os.environ["SYNTH_STATE_DIR"] = state
+        os.environ["SYNTH_AUDIT_LOG"] = str(Path(state) / "audit.log")
+        try:
+            yield Path(state)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 def run_load(dsn: str, shards: Path, jobs: int) -> dict:
     from synth_pipeline.loader.load import load_shards
     from synth_pipeline.loader.verify import verify_schema
 
-    os.environ.setdefault("SYNTH_AUDIT_LOG", str(state_dir() / "bench" / "audit.log"))
-    result = load_shards(shards, dsn, BENCH_SCHEMA, ttl_days=1, jobs=jobs)
+    with isolated_state():
+        result = load_shards(shards, dsn, BENCH_SCHEMA, ttl_days=1, jobs=jobs)
     started = time.monotonic()
     report = verify_schema(dsn, BENCH_SCHEMA)
     verify_s = time.monotonic() - started

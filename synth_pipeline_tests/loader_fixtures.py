@@ -164,16 +164,28 @@ def write_shard_set(root: Path, *, n_shards: int = 2, seed: int = 7, sizes: Fixt
 import pytest  # noqa: E402
 
 
+def isolate_state(patch: pytest.MonkeyPatch, root: Path) -> Path:
+    """Local state (load registry), secrets and audit log under `root`; no production source set."""
+    state = root / "state"
+    patch.setenv("SYNTH_STATE_DIR", str(state))
+    patch.setenv("SYNTH_SECRETS_DIR", str(root / "secrets"))
+    patch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
+    patch.delenv("SYNTH_SOURCE_URL", raising=False)
+    patch.delenv("SYNTH_ADMIN_URL", raising=False)
+    return root
+
+
 @pytest.fixture
 def isolated_state(tmp_path, monkeypatch):
     """Local state, secrets and audit log in a temporary directory; no production source set."""
-    state = tmp_path / "state"
-    monkeypatch.setenv("SYNTH_STATE_DIR", str(state))
-    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "secrets"))
-    monkeypatch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
-    monkeypatch.delenv("SYNTH_SOURCE_URL", raising=False)
-    monkeypatch.delenv("SYNTH_ADMIN_URL", raising=False)
-    return tmp_path
+    return isolate_state(monkeypatch, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def isolated_state_module(tmp_path_factory):
+    """`isolated_state` for a whole module (module-scoped fixtures that load)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield isolate_state(patch, tmp_path_factory.mktemp("isolated_state"))
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from synth_pipeline.loader.provision import provision
 from synth_pipeline_tests.loader_fixtures import (  # noqa: F401
     database_exists, isolated_state, provisioner, shard_dir,
 )
+from synth_pipeline_tests.pg import create_database, drop_database
 
 
 def _server_inventory(admin_dsn: str) -> tuple[list[str], list[str]]:
@@ -106,6 +107,44 @@ def test_ttl_check_lists_then_enforces_expired_loads(pg_dsn: str, shard_dir: Pat
     ttl_teardowns = [e for e in entries if e["action"] == "ttl_teardown"]
     assert [e["details"]["schema"] for e in ttl_teardowns] == ["synth_ttl_old"]
     assert audit.verify().intact
+
+
+def test_ttl_check_exits_2_when_a_database_cannot_be_checked(pg_dsn: str, shard_dir: Path, isolated_state: Path,
+                                                             capsys) -> None:
+    load_shards(shard_dir, pg_dsn, "synth_ttl_reachable", ttl_days=30)
+    registry.record_load(dsn="postgresql://nobody@127.0.0.1:1/nowhere", env=None, schema="synth_far", run_id="r1",
+                         expires_at="2000-01-01T00:00:00Z")
+    assert main(["ttl-check"]) == 2
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and "1 database(s) could not be checked" in err and "cannot connect" in err
+    assert "UNREACHABLE" in out and "1 database(s) checked, 1 unreachable" in out
+    # not known to be gone (the server did not answer): the entry stays
+    assert {e["schema"] for e in registry.entries()} == {"synth_ttl_reachable", "synth_far"}
+    assert main(["ttl-check", "--enforce"]) == 2
+    capsys.readouterr()
+
+
+def test_ttl_check_prunes_registry_entries_whose_database_or_schema_is_gone(pg_admin_dsn: str, pg_dsn: str,
+                                                                             shard_dir: Path, isolated_state: Path,
+                                                                             capsys) -> None:
+    name, gone_dsn = create_database(pg_admin_dsn, "ttl_gone")
+    try:
+        load_shards(shard_dir, gone_dsn, "synth_in_dropped_db", ttl_days=30)
+    finally:
+        drop_database(pg_admin_dsn, name)
+    load_shards(shard_dir, pg_dsn, "synth_dropped_by_hand", ttl_days=30)
+    load_shards(shard_dir, pg_dsn, "synth_still_here", ttl_days=30)
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # torn down elsewhere, without this machine's registry
+        conn.execute("DROP SCHEMA synth_dropped_by_hand CASCADE")
+        conn.execute("DELETE FROM synth_meta.shard_ledger WHERE schema_name = 'synth_dropped_by_hand'")
+        conn.execute("DELETE FROM synth_meta.managed_schemas WHERE schema_name = 'synth_dropped_by_hand'")
+    assert len(registry.entries()) == 3
+    assert main(["ttl-check"]) == 0
+    out = capsys.readouterr().out
+    assert "pruned from the load registry: schema synth_in_dropped_db" in out and "its database no longer exists" in out
+    assert "pruned from the load registry: schema synth_dropped_by_hand" in out and "the schema no longer exists" in out
+    assert "2 registry entries pruned" in out and "0 unreachable" in out
+    assert [e["schema"] for e in registry.entries()] == ["synth_still_here"]
 
 
 def test_ttl_finds_loads_in_provisioned_environments(pg_admin_dsn: str, shard_dir: Path, provisioner) -> None:

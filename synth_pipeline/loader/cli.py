@@ -126,16 +126,26 @@ def _teardown(args: argparse.Namespace) -> int:
 
 
 def _ttl_check(args: argparse.Namespace) -> int:
+    """0 every database checked and no expired load left; 1 expired loads remain; 2 a database could
+    not be checked (unreachable, or its credentials refused): the check is incomplete, so neither
+    0 nor 1 would be true (2 is the CLI's code for an unreachable server)."""
     from synth_pipeline.loader.ttl import ttl_check
 
     report = ttl_check(enforce=args.enforce)
-    for message in report.unreachable:
-        print(f"synth-pipeline ttl-check: warning: {message}", file=sys.stderr)
     for load in report.expired:
         state = "torn down" if load in report.torn_down else "EXPIRED"
         print(f"{state}: schema {load.schema} ({load.where}), run {load.run_id}, expired at {load.expires_at}")
-    print(f"{report.checked_targets} database(s) checked, {len(report.expired)} expired load(s), "
-          f"{len(report.torn_down)} torn down")
+    for line in report.pruned:
+        print(f"pruned from the load registry: {line}")
+    for message in report.unreachable:
+        print(f"UNREACHABLE: {message}")
+    print(f"{report.checked_targets} database(s) checked, {len(report.unreachable)} unreachable, "
+          f"{len(report.expired)} expired load(s), {len(report.torn_down)} torn down, "
+          f"{len(report.pruned)} registry entr{'y' if len(report.pruned) == 1 else 'ies'} pruned")
+    if report.unreachable:
+        remaining = f"; {len(report.remaining)} expired load(s) remain" if report.remaining else ""
+        more = f" (and {len(report.unreachable) - 1} more, listed above)" if len(report.unreachable) > 1 else ""
+        raise SynthError(f"{len(report.unreachable)} database(s) could not be checked{more}: {report.unreachable[0]}{remaining}")
     if report.remaining:
         print("synth-pipeline ttl-check: expired loads remain; run with --enforce to tear them down", file=sys.stderr)
         return EXIT_CHECK_FAILED
@@ -211,9 +221,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     teardown.set_defaults(handler=_teardown)
 
     ttl = subparsers.add_parser(
-        "ttl-check", help="list loads past expires_at (exit 1 if any remain); --enforce tears them down",
+        "ttl-check", help="list loads past expires_at (exit 1 if any remain, 2 if a database is unreachable); "
+        "--enforce tears them down",
         description="Looks at provisioned environments (.secrets/) and the local load registry (.synth/loads.json); "
-        "synth_meta.load_runs.expires_at in each database is the authority.",
+        "synth_meta.load_runs.expires_at in each database is the authority. Registry entries whose database or "
+        "schema no longer exists are pruned. Exit 0 none left, 1 expired loads remain, 2 a database could not be "
+        "checked.",
     )
     ttl.add_argument("--enforce", action="store_true", help="drop the expired schemas")
     ttl.set_defaults(handler=_ttl_check)

@@ -87,3 +87,17 @@ def forget(*, dsn: str | None = None, schema: str | None = None, env: str | None
             e for e in loads
             if not ((env is not None and e["env"] == env) or (key is not None and e["target_key"] == key and e["schema"] == schema))
         ]
+
+
+def prune(key: str, stale: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Remove the entries of target `key` whose (schema, run_id) is in `stale`; returns them.
+
+    Matching the run id as well means a load recorded since the caller looked is kept."""
+    wanted = set(stale)
+    removed: list[dict[str, Any]] = []
+    with _locked() as loads:
+        kept = []
+        for e in loads:
+            (removed if e["target_key"] == key and (e["schema"], e.get("run_id")) in wanted else kept).append(e)
+        loads[:] = kept
+    return removed

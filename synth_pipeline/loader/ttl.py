@@ -8,14 +8,23 @@ In each database, synth_meta is the authority: a managed schema expires at the `
 its latest load run (`--ttl-days` of that load), compared with the server's `now()`.
 Enforcing drops the expired *schema* (teardown.teardown_schema, audit action `ttl_teardown`);
 an environment's database and roles are only removed by an explicit, confirmed teardown.
+
+A database that cannot be reached is not "checked": the report lists it as unreachable and the
+CLI exits 2 (docs/perf-database.md, "Expiry"). Registry entries whose database or schema no longer
+exists are pruned (and reported): a database counts as gone only when the server answers, through
+its `postgres` (or `template1`) database, that it is not in pg_database; a schema only when it is
+neither in pg_namespace nor in synth_meta.managed_schemas.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, redact_dsn
+from synth_pipeline.infra.dsn import connect, dsn_params, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, registry, secrets_store
 from synth_pipeline.loader.teardown import teardown_schema
 
@@ -37,8 +46,9 @@ class ExpiredLoad:
 class TtlReport:
     expired: list[ExpiredLoad] = field(default_factory=list)
     torn_down: list[ExpiredLoad] = field(default_factory=list)
-    unreachable: list[str] = field(default_factory=list)
-    checked_targets: int = 0
+    unreachable: list[str] = field(default_factory=list)  # one line per database that could not be checked
+    pruned: list[str] = field(default_factory=list)  # one line per registry entry removed (database or schema gone)
+    checked_targets: int = 0  # databases actually checked (reachable)
 
     @property
     def remaining(self) -> list[ExpiredLoad]:
@@ -65,22 +75,71 @@ def _targets() -> list[tuple[str | None, str]]:
     return list(found.values())
 
 
-def _expired_in(env: str | None, dsn: str) -> list[ExpiredLoad]:
-    with connect(dsn, purpose="perf target", autocommit=True, connect_timeout=10) as conn:
-        rows = meta.schema_expiry(conn)
-        now = conn.execute("SELECT now()").fetchone()[0]
+def _expired_rows(conn: psycopg.Connection, env: str | None, dsn: str) -> list[ExpiredLoad]:
+    rows = meta.schema_expiry(conn)
+    now = conn.execute("SELECT now()").fetchone()[0]
     return [ExpiredLoad(env, dsn, schema, run_id, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
             for schema, expires_at, run_id in rows if expires_at <= now]
 
 
-def find_expired() -> TtlReport:
+def _expired_in(env: str | None, dsn: str) -> list[ExpiredLoad]:
+    with connect(dsn, purpose="perf target", autocommit=True, connect_timeout=10) as conn:
+        return _expired_rows(conn, env, dsn)
+
+
+def _registered(key: str) -> list[dict[str, Any]]:
+    return [e for e in registry.entries() if e["target_key"] == key]
+
+
+def _missing_schemas(conn: psycopg.Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Registry entries whose schema neither exists nor is managed in the connected database."""
+    managed = set(meta.managed_schema_names(conn))
+    return [e for e in entries if e["schema"] not in managed and not meta.schema_exists(conn, e["schema"])]
+
+
+def _database_is_gone(dsn: str) -> bool:
+    """True only when the server itself says the database does not exist (never on a guess)."""
+    database = dsn_params(dsn).get("dbname")
+    if not database:
+        return False
+    for maintenance in ("postgres", "template1"):
+        if maintenance == database:
+            continue
+        try:
+            with psycopg.connect(with_database(dsn, maintenance), autocommit=True, connect_timeout=10) as conn:
+                return not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)",
+                                        (database,)).fetchone()[0]
+        except psycopg.Error:
+            continue
+    return False
+
+
+def _prune(report: TtlReport, key: str, entries: list[dict[str, Any]], why: str) -> None:
+    removed = registry.prune(key, [(e["schema"], e.get("run_id")) for e in entries])
+    for e in removed:
+        where = f"env {e['env']}" if e.get("env") else redact_dsn(e.get("target") or key)
+        report.pruned.append(f"schema {e['schema']} ({where}): {why}")
+
+
+def find_expired(*, prune: bool = True) -> TtlReport:
+    """Expired loads in every target; unreachable targets listed; with `prune`, registry entries
+    whose database or schema is gone removed from the local registry."""
     report = TtlReport()
     for env, dsn in _targets():
-        report.checked_targets += 1
+        key = registry.target_key(dsn)
         try:
-            report.expired += _expired_in(env, dsn)
+            with connect(dsn, purpose="perf target", autocommit=True, connect_timeout=10) as conn:
+                report.expired += _expired_rows(conn, env, dsn)
+                gone = _missing_schemas(conn, _registered(key)) if prune else []
         except SynthError as exc:
-            report.unreachable.append(str(exc))
+            if prune and env is None and _database_is_gone(dsn):
+                _prune(report, key, _registered(key), "its database no longer exists")
+            else:
+                report.unreachable.append(str(exc))
+            continue
+        report.checked_targets += 1
+        if gone:
+            _prune(report, key, gone, "the schema no longer exists")
     return report
 
 
@@ -103,7 +162,7 @@ def ttl_check(*, enforce: bool = False) -> TtlReport:
         for load in report.expired:
             enforce_one(load)
             report.torn_down.append(load)
-    if report.expired:
+    if report.expired or report.unreachable:
         record_check(report)
     return report
 

@@ -22,9 +22,12 @@ def ttl_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.Skip
 
     report = find_expired()
     for message in report.unreachable:
-        context.log.warning(message)
+        context.log.warning(f"not checked: {message}")
+    for line in report.pruned:
+        context.log.info(f"pruned from the load registry: {line}")
     if not report.expired:
-        return dg.SkipReason(f"no expired load in {report.checked_targets} database(s)")
+        unreachable = f"; {len(report.unreachable)} unreachable" if report.unreachable else ""
+        return dg.SkipReason(f"no expired load in {report.checked_targets} database(s){unreachable}")
     requests = [
         dg.RunRequest(
             run_key=f"ttl-{load.run_id}-{load.schema}",
