@@ -138,6 +138,35 @@ def test_refuses_a_schema_holding_tables_it_did_not_create(pg_dsn: str, shard_di
     assert "extra" in _refused(["load", "--shards", str(shard_dir), "--target-url", pg_dsn, "--schema", "synth_gained"], capsys)
 
 
+@pytest.mark.parametrize("schema, statement, named", [
+    ("synth_fn", "CREATE FUNCTION synth_fn.answer(integer) RETURNS integer LANGUAGE sql AS 'SELECT 42'",
+     "function synth_fn.answer(integer)"),
+    ("synth_enum", "CREATE TYPE synth_enum.mood AS ENUM ('ok')", "type synth_enum.mood"),
+    ("synth_composite", "CREATE TYPE synth_composite.pair AS (a int, b int)", "type synth_composite.pair"),
+    ("synth_domain", "CREATE DOMAIN synth_domain.positive AS integer CHECK (VALUE > 0)", "type synth_domain.positive"),
+])
+def test_refuses_a_schema_holding_functions_or_types_it_did_not_create(pg_dsn: str, shard_dir: Path, isolated_state: Path,
+                                                                        capsys, schema, statement, named) -> None:
+    """No relation, so the schema looks empty, but DROP SCHEMA ... CASCADE at teardown would take these."""
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(statement)
+    err = _refused(["load", "--shards", str(shard_dir), "--target-url", pg_dsn, "--schema", schema], capsys)
+    assert named in err and "did not create" in err
+    with psycopg.connect(pg_dsn) as conn:  # nothing was written into it
+        assert conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = %s", (schema,)).fetchone()[0] == (1 if "composite" in schema else 0)
+
+
+def test_a_managed_schema_that_gained_a_function_is_refused(pg_dsn: str, shard_dir: Path, isolated_state: Path,
+                                                            capsys) -> None:
+    assert main(["load", "--shards", str(shard_dir), "--target-url", pg_dsn, "--schema", "synth_gained_fn"]) == 0
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("CREATE FUNCTION synth_gained_fn.helper() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    err = _refused(["load", "--shards", str(shard_dir), "--target-url", pg_dsn, "--schema", "synth_gained_fn"], capsys)
+    assert "function synth_gained_fn.helper()" in err
+
+
 def test_refuses_another_shard_set_in_the_same_schema(pg_dsn: str, shard_dir: Path, tmp_path: Path, isolated_state: Path,
                                                       capsys) -> None:
     assert main(["load", "--shards", str(shard_dir), "--target-url", pg_dsn, "--schema", "synth_one"]) == 0

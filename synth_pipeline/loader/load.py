@@ -122,6 +122,15 @@ def _inspect_schema(conn: psycopg.Connection, schema: str, mapping: Mapping,
     managed = meta.managed_schema(conn, schema)
     exists = meta.schema_exists(conn, schema)
     tables = set(meta.schema_tables(conn, schema)) if exists else set()
+    # Functions, types...: the loader creates none, and teardown's DROP SCHEMA ... CASCADE would take them.
+    foreign_objects = meta.schema_foreign_objects(conn, schema) if exists else []
+    if foreign_objects:
+        raise SynthError(
+            f"refused: schema {schema!r} holds {foreign_objects[0]} (and {len(foreign_objects) - 1} more object(s)) "
+            "that the loader did not create; choose another --schema"
+            if len(foreign_objects) > 1 else
+            f"refused: schema {schema!r} holds {foreign_objects[0]}, which the loader did not create; choose another --schema"
+        )
     if managed is None:
         if tables:
             raise SynthError(

@@ -98,6 +98,35 @@ def schema_tables(conn: psycopg.Connection, schema: str) -> list[str]:
     ]
 
 
+# Objects other than relations that a schema may hold and DROP SCHEMA ... CASCADE would take with
+# it. The loader creates none of them: only tables (whose row types and their array types are
+# excluded here; a composite type made by CREATE TYPE has a pg_class row of kind 'c' and counts).
+_FOREIGN_OBJECTS = """
+SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = n.oid
+UNION ALL
+SELECT 'type ' || format_type(t.oid, NULL) FROM pg_type t
+WHERE t.typnamespace = n.oid
+  AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
+  AND NOT EXISTS (SELECT 1 FROM pg_type e JOIN pg_class c ON c.oid = e.typrelid
+                  WHERE e.oid = t.typelem AND e.typarray = t.oid AND c.relkind <> 'c')
+UNION ALL
+SELECT 'operator ' || o.oid::regoperator::text FROM pg_operator o WHERE o.oprnamespace = n.oid
+UNION ALL
+SELECT 'collation ' || quote_ident(l.collname) FROM pg_collation l WHERE l.collnamespace = n.oid
+"""
+
+
+def schema_foreign_objects(conn: psycopg.Connection, schema: str) -> list[str]:
+    """Functions, procedures, types, operators and collations in `schema` (none of which the loader
+    creates), e.g. `function synth_x.f(integer)`, sorted. Relations are `schema_tables`."""
+    return sorted(
+        r[0] for r in conn.execute(
+            f"SELECT o.* FROM pg_namespace n CROSS JOIN LATERAL ({_FOREIGN_OBJECTS}) AS o(what) WHERE n.nspname = %s",
+            (schema,),
+        )
+    )
+
+
 def schema_exists(conn: psycopg.Connection, schema: str) -> bool:
     return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,)).fetchone()[0]
 

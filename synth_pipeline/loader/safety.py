@@ -8,7 +8,8 @@ The rule (docs/perf-database.md):
 - never the production source: a target equal to SYNTH_SOURCE_URL / --source-url (same host,
   port and database) is refused outright;
 - never a schema holding tables the loader did not create (`synth_meta.managed_schemas` lists
-  what it created; an existing empty schema is adopted).
+  what it created; an existing empty schema is adopted), nor functions, types, operators or
+  collations (the loader creates none; `meta.schema_foreign_objects`).
 Schema names are lowercase identifiers (`^[a-z_][a-z0-9_]{0,62}$`), always quoted with
 `psycopg.sql.Identifier` anyway.
 """
