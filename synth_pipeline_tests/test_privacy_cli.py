@@ -105,6 +105,43 @@ def test_unreadable_wins_over_findings_and_other_files_are_still_judged(packs, t
     assert f"{packs['dirty']}: $" in result.stdout
 
 
+def test_json_output_carries_unreadable_files(packs, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    result = run_cli("--json", str(packs["broken"]), str(packs["clean"]), str(missing), str(packs["dirty"]))
+    assert result.returncode == 2
+    entries = json.loads(result.stdout)
+    assert all(set(e) == {"file", "json_path", "detector", "message"} for e in entries)
+    unreadable = [e for e in entries if e["detector"] == "unreadable"]
+    assert [(e["file"], e["json_path"]) for e in unreadable] == [(str(packs["broken"]), "$"), (str(missing), "$")]
+    assert unreadable[0]["message"].startswith("not valid JSON (line 1, column ")
+    assert unreadable[1]["message"].startswith("cannot read (")
+    assert str(packs["broken"]) not in unreadable[0]["message"]  # the file is named once, in "file"
+    assert entries[0] == unreadable[0] and entries[1] == unreadable[1]  # argument order
+    assert {e["file"] for e in entries} == {str(packs["broken"]), str(missing), str(packs["dirty"])}
+    # stderr: exactly one line per unreadable file, each naming it
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and all(line.startswith("synth-pipeline validate-pii: error: ") for line in errors)
+    assert str(packs["broken"]) in errors[0] and str(missing) in errors[1]
+    assert_nothing_planted(result)
+
+
+def test_json_output_of_only_unreadable_files_is_not_empty(packs) -> None:
+    result = run_cli("--json", str(packs["broken"]))
+    assert result.returncode == 2
+    assert [e["detector"] for e in json.loads(result.stdout)] == ["unreadable"]
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_text_output_keeps_one_stderr_line_per_problem(packs, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    result = run_cli(str(packs["broken"]), str(missing), str(packs["clean"]))
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3  # two errors, then the summary
+    assert str(packs["broken"]) in lines[0] and str(missing) in lines[1]
+    assert lines[2] == "0 finding(s) in 0 file(s); 1 clean, 2 unreadable"
+
+
 def test_no_file_is_a_usage_error() -> None:
     result = run_cli()
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

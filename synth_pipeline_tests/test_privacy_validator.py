@@ -14,7 +14,8 @@ from synth_pipeline.fsutil import sha256_file
 from synth_pipeline.privacy.gate import promote_validated_pack, validate_pack_with_manifest
 from synth_pipeline.contracts.metrics_pack import PACK_KIND
 from synth_pipeline.privacy.validator import (
-    SCHEMA_FILES, _resolve, _walk, is_measure, load_schema, validate_document, validate_pack_file,
+    SCHEMA_FILES, UnreadableDocument, _resolve, _walk, is_measure, load_schema, validate_document,
+    validate_pack_file,
 )
 from synth_pipeline_tests.privacy_fixtures import PLANTED, big_pack, planted, valid_manifest, valid_pack, write_pack
 
@@ -214,9 +215,11 @@ def test_duplicate_keys_are_findings_and_their_dropped_values_are_scanned(tmp_pa
 def test_unreadable_files_are_one_line_errors(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
-    with pytest.raises(SynthError) as info:
+    with pytest.raises(UnreadableDocument) as info:
         validate_pack_file(path)
     assert expected in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, SynthError) and info.value.file == str(path)
+    assert expected in info.value.reason and str(path) not in info.value.reason and "garbage" not in info.value.reason
 
 
 @pytest.mark.parametrize(

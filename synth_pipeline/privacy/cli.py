@@ -1,7 +1,8 @@
 """CLI commands of the privacy stage (registered by synth_pipeline.cli).
 
 - `validate-pii FILE... [--json]`: the gate on metrics packs and mapping manifests.
-  Exit 0 clean, 1 findings, 2 a file is unreadable or not JSON (one line per such file).
+  Exit 0 clean, 1 findings, 2 a file is unreadable or not JSON (one stderr line per such file;
+  with --json also an entry `{"file", "json_path": "$", "detector": "unreadable", "message"}`).
 - `dataset-quality --target-url URL --schema NAME [--mapping FILE] [--json]`: the synthetic
   identity and vocabulary check of a loaded schema. Exit 0 clean, 1 violations.
 
@@ -17,6 +18,7 @@ import sys
 from synth_pipeline.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SynthError
 
 PROG = "synth-pipeline"
+UNREADABLE = "unreadable"  # the --json entry's detector for a file that could not be judged
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "detector, never the value.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="metrics pack or *_mapping.json manifest")
-    validate.add_argument("--json", action="store_true", help="print the findings as a JSON list")
+    validate.add_argument("--json", action="store_true", help="print the findings (and unreadable files, detector 'unreadable') as a JSON list")
     validate.set_defaults(handler=_validate_pii)
 
     quality = subparsers.add_parser(
@@ -46,18 +48,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _validate_pii(args: argparse.Namespace) -> int:
-    from synth_pipeline.privacy.validator import validate_pack_file
+    from synth_pipeline.privacy.findings import Finding
+    from synth_pipeline.privacy.validator import UnreadableDocument, validate_pack_file
 
-    findings = []
+    entries: list[Finding] = []  # in argument order: each file's findings, or its unreadable entry
     unreadable = 0
     for name in args.files:
         try:
-            findings.extend(validate_pack_file(name))
+            entries.extend(validate_pack_file(name))
         except SynthError as exc:  # one line naming the file, then carry on with the others
             unreadable += 1
+            reason = exc.reason if isinstance(exc, UnreadableDocument) else str(exc)
+            entries.append(Finding(name, "$", UNREADABLE, reason))
             print(f"{PROG} validate-pii: error: {exc}", file=sys.stderr)
+    findings = [f for f in entries if f.detector != UNREADABLE]
     if args.json:
-        print(json.dumps([f.to_dict() for f in findings], indent=2))
+        # Unreadable files are entries too: stdout alone must never read as "clean".
+        print(json.dumps([f.to_dict() for f in entries], indent=2))
     else:
         for finding in findings:
             print(finding.line())

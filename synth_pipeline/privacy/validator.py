@@ -135,6 +135,15 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> _Object:
 MAX_INTEGER_DIGITS = 4300
 
 
+class UnreadableDocument(SynthError):
+    """A file the gate cannot judge (exit 2): `file` and `reason`, never the file's content."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = " ".join(reason.split())
+
+
 class _NotAcceptedJson(Exception):
     """Raised by the parse hooks; carries the reason (never the literal itself)."""
 
@@ -161,26 +170,27 @@ def _parse_float(literal: str) -> float:
 
 
 def parse_json_bytes(data: bytes, source_name: str) -> Any:
-    """Parse UTF-8 JSON; one-line SynthError naming the file (never its content) otherwise.
+    """Parse UTF-8 JSON; one-line UnreadableDocument naming the file (never its content) otherwise.
     NaN, Infinity and -Infinity are refused (they are not JSON), as are number literals that
     overflow to infinity and integer literals longer than MAX_INTEGER_DIGITS."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SynthError(f"{source_name}: not UTF-8 text; expected a JSON metrics pack or mapping manifest") from None
+        raise UnreadableDocument(source_name, "not UTF-8 text; expected a JSON metrics pack or mapping manifest") from None
     try:
         return json.loads(
             text, object_pairs_hook=_object_hook, parse_constant=_reject_constant, parse_int=_parse_int,
             parse_float=_parse_float,
         )
     except json.JSONDecodeError as exc:
-        raise SynthError(
-            f"{source_name}: not valid JSON (line {exc.lineno}, column {exc.colno}); expected a metrics pack or mapping manifest"
+        raise UnreadableDocument(
+            source_name,
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}); expected a metrics pack or mapping manifest",
         ) from None
     except _NotAcceptedJson as exc:
-        raise SynthError(f"{source_name}: {exc}; expected a metrics pack or mapping manifest") from None
+        raise UnreadableDocument(source_name, f"{exc}; expected a metrics pack or mapping manifest") from None
     except RecursionError:
-        raise SynthError(f"{source_name}: JSON nested too deeply to be a metrics pack") from None
+        raise UnreadableDocument(source_name, "JSON nested too deeply to be a metrics pack") from None
 
 
 def read_document(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
@@ -189,12 +199,12 @@ def read_document(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            raise SynthError(f"{name}: {size} bytes is too large for a metrics pack (limit {MAX_FILE_BYTES})")
+            raise UnreadableDocument(name, f"{size} bytes is too large for a metrics pack (limit {MAX_FILE_BYTES})")
         data = Path(path).read_bytes()
     except IsADirectoryError:
-        raise SynthError(f"{name}: is a directory; pass the pack's JSON file") from None
+        raise UnreadableDocument(name, "is a directory; pass the pack's JSON file") from None
     except OSError as exc:
-        raise SynthError(f"{name}: cannot read ({exc.strerror}); pass an existing JSON file") from None
+        raise UnreadableDocument(name, f"cannot read ({exc.strerror}); pass an existing JSON file") from None
     return parse_json_bytes(data, name), data
 
 
@@ -396,7 +406,8 @@ def validate_document(doc: Any, source_name: str) -> list[Finding]:
 
 
 def validate_pack_file(path: str | os.PathLike[str]) -> list[Finding]:
-    """Findings for one file; SynthError (exit 2) when it is unreadable or not JSON."""
+    """Findings for one file; UnreadableDocument (a SynthError, exit 2) when it is unreadable or
+    not JSON."""
     doc, _ = read_document(path)
     return validate_document(doc, str(path))
 
