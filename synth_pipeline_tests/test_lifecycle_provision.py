@@ -15,6 +15,7 @@ from synth_pipeline.cli import main
 from synth_pipeline.loader import secrets_store
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline_tests.loader_fixtures import isolated_state, provisioner, shard_dir  # noqa: F401
+from synth_pipeline_tests.pg import create_database, drop_database
 
 DEV_ROLES = ("chat_perf_dev_owner", "chat_perf_dev_app", "chat_perf_dev_readonly")
 
@@ -109,6 +110,47 @@ def test_app_and_readonly_roles_cannot_exceed_their_privileges(pg_admin_dsn: str
             psycopg.connect(_as_role(pg_admin_dsn, role, "chat_perf_staging")).close()
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(_as_role(pg_admin_dsn, "chat_perf_staging_app", "chat_perf_dev")).close()
+
+
+@pytest.fixture
+def source_database(pg_admin_dsn: str):
+    """Another database on the same server, created the PostgreSQL default way (CONNECT and TEMPORARY
+    granted to PUBLIC): a production-like source with chat tables in `public` and in its own schema."""
+    name, dsn = create_database(pg_admin_dsn, "prod_source")
+    with psycopg.connect(dsn) as conn:
+        conn.execute("CREATE TABLE public.messages (id bigint PRIMARY KEY, content text)")
+        conn.execute("INSERT INTO public.messages VALUES (1, 'private words')")
+        conn.execute("CREATE SCHEMA chat")
+        conn.execute("CREATE TABLE chat.users (id bigint PRIMARY KEY, email text)")
+        conn.execute("INSERT INTO chat.users VALUES (1, 'someone@example.com')")
+        conn.execute("CREATE VIEW public.recent AS SELECT * FROM public.messages")
+    try:
+        yield name, dsn
+    finally:
+        drop_database(pg_admin_dsn, name)
+
+
+def test_app_and_readonly_roles_cannot_read_another_database(pg_admin_dsn: str, provisioner, source_database) -> None:
+    """What the roles can and cannot do in a database that is not theirs (docs/perf-database.md):
+    they can log in where PUBLIC may connect and create temp tables where PUBLIC has TEMPORARY, but
+    they read no table, view or schema there, and create nothing outside pg_temp."""
+    provisioner("dev", pg_admin_dsn)
+    name, dsn = source_database
+    with psycopg.connect(dsn) as conn:
+        relations = [r[0] for r in conn.execute(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1")]
+    assert relations == ["chat.users", "public.messages", "public.recent"]
+    for role in ("chat_perf_dev_app", "chat_perf_dev_readonly"):
+        as_role = _as_role(pg_admin_dsn, role, name)
+        with psycopg.connect(as_role) as conn:  # CONNECT is PUBLIC's here (not a database provision controls)
+            conn.execute("CREATE TEMP TABLE scratch (id int)")  # and so is TEMPORARY: session-local, gone at logout
+        for relation in relations:
+            assert _denied(as_role, f"SELECT * FROM {relation}"), (role, relation)
+        for statement in ("CREATE TABLE public.extra (id int)", "CREATE SCHEMA extra",
+                          "UPDATE public.messages SET content = 'x'", "CREATE TABLE chat.extra (id int)"):
+            assert _denied(as_role, statement), (role, statement)
 
 
 @pytest.mark.contrib

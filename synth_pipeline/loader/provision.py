@@ -197,7 +197,8 @@ def _open_databases_note(admin_url: str, roles: Roles, database: str) -> list[st
     if not names:
         return []
     return [f"database isolation: {', '.join(names)} still grant CONNECT to PUBLIC (not ours to change); "
-            "the perf roles hold no privileges there"]
+            "the perf roles can log in there (and create temp tables where PUBLIC has TEMPORARY) but read no "
+            "table; to keep them out, add pg_hba.conf reject lines (docs/perf-database.md)"]
 
 
 def _first_line(exc: BaseException) -> str:
