@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "detector, never the value.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="metrics pack or *_mapping.json manifest")
-    validate.add_argument("--json", action="store_true", help="print the findings (and unreadable files, detector 'unreadable') as a JSON list")
+    validate.add_argument(
+        "--json", action="store_true", help="print the findings (and unreadable files, detector 'unreadable') as a JSON list"
+    )
     validate.set_defaults(handler=_validate_pii)
 
     quality = subparsers.add_parser(
