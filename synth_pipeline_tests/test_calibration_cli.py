@@ -98,9 +98,10 @@ def test_poor_fits_are_flagged(tmp_path, capsys) -> None:
         (None, "cannot read the metrics pack"),
         ("{not json", "not valid JSON at line 1 column 2"),
         ('{"a": NaN}', "not valid JSON"),
+        ('{"a": 1e999}', "not valid JSON"),  # overflows to Infinity
         ("[]", "not a valid metrics pack: $ breaks the 'type' rule"),
     ],
-    ids=["missing", "not-json", "nan", "wrong-type"],
+    ids=["missing", "not-json", "nan", "overflow", "wrong-type"],
 )
 def test_unreadable_packs_are_one_line_errors(tmp_path, capsys, content, expected) -> None:
     path = tmp_path / "pack.json"

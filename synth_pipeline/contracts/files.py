@@ -8,6 +8,7 @@ Validation is the artifact's JSON Schema in specs/ first, then its pydantic mode
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import jsonschema
@@ -28,6 +29,13 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 would silently read as Infinity
+        raise ValueError("a number literal beyond the range of a double")
+    return value
+
+
 def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
     """Read and schema-validate a JSON artifact; every failure is one line naming file and path.
 
@@ -42,7 +50,7 @@ def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
     except UnicodeDecodeError:
         raise SynthError(f"{path}: the {what} is not UTF-8 text") from None
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise SynthError(f"{path}: the {what} is not valid JSON{where}") from None
