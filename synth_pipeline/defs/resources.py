@@ -24,9 +24,25 @@ class PostgresDatabase(dg.ConfigurableResource):
 
 
 class PipelineStorage(dg.ConfigurableResource):
-    """Where artifacts go: packs, specs, shards, load records (default .synth/artifacts)."""
+    """Where artifacts go: packs, specs, shards, load records (default .synth/artifacts).
+
+    `shard_store`: where shard sets go, a local directory or a pyarrow filesystem URI
+    (`s3://bucket/prefix`, credentials from the environment, infra/shard_store.py); empty:
+    SYNTH_SHARD_STORE, else `<root>/shards`.
+    """
 
     root: str = ""
+    shard_store: str = ""
+
+    def shards_location(self, *parts: str) -> Path | str:
+        """`<shard store>/<parts>`: a Path for a local store, else the URI."""
+        from synth_pipeline.infra.shard_store import join, refuse_credentials
+
+        store = self.shard_store or os.environ.get("SYNTH_SHARD_STORE", "")
+        if not store:
+            return self.path("shards", *parts)
+        refuse_credentials(store, "shard_store")
+        return join(store, *parts)
 
     def path(self, *parts: str) -> Path:
         base = Path(self.root) if self.root else state_dir() / "artifacts"

@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--shards give byte-identical files, whatever the order or the machine partitions are built on.",
     )
     parser.add_argument("--spec", metavar="SPEC.json", help="distribution spec (default: the reference spec, specs/distribution-spec.json)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="shard directory to write")
+    parser.add_argument("--out", required=True, metavar="DIR", help="shard directory to write: a local path or a "
+                        "shard-store URI such as s3://bucket/prefix (credentials from the AWS environment variables)")
     parser.add_argument("--seed", required=True, type=non_negative_int, metavar="N", help="seed: same seed, same bytes")
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--band", choices=BAND_NAMES, help="dev 5M, staging 100M, perf 300M messages (DESIGN.md section 6)")
@@ -39,6 +40,7 @@ def _generate(args: argparse.Namespace) -> int:
     from synth_pipeline.generator.bands import resolve_sizes
     from synth_pipeline.generator.plan import load_spec, plan_generation
     from synth_pipeline.generator.run import generate_plan
+    from synth_pipeline.infra.shard_store import display
     from synth_pipeline.paths import REFERENCE_SPEC
 
     if args.band is not None and (args.users is not None or args.conversations is not None):
@@ -51,6 +53,7 @@ def _generate(args: argparse.Namespace) -> int:
     built = f"{len(result.files)} partitions, {result.rows:,} rows ({messages:,} messages) in {result.seconds:.2f} s"
     if messages:
         built += f" ({messages / max(result.seconds, 1e-9) / 1e6:.2f}M messages/s)"
-    where = f"wrote {result.manifest_path}" if result.manifest_path else f"wrote partitions into {result.out_dir} (no manifest yet)"
+    where = (f"wrote {display(result.manifest_path)}" if result.manifest_path
+             else f"wrote partitions into {display(result.out_dir)} (no manifest yet)")
     print(f"{where}: {built}; band {plan.band}, seed {plan.seed}, {plan.n_shards} shards, spec {plan.spec_sha256[:12]}")
     return 0

@@ -8,6 +8,10 @@ generation it belongs to, so the manifest can be assembled from the directory al
 machines built the partitions, without re-reading the data. Building a partition deletes a stale
 `manifest.json`: a directory being (re)built has no manifest until every partition is complete.
 
+DIR is a local directory or a shard-store URI (`s3://bucket/prefix`, `infra/shard_store.py`): the
+same bytes either way; locally each file is written to a temporary file, fsynced and renamed, on
+an object store it is one PUT of the complete object.
+
 `generate` streams: the main thread builds partition k+1 while a small thread pool validates and
 writes partition k, and each table goes to the pool as soon as it is built (Parquet encoding,
 zstd, sha256 and fsync all release the GIL); at most two partitions are in memory, whatever the band.
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -34,11 +37,11 @@ from synth_pipeline.contracts.common import StrictModel
 from synth_pipeline.contracts.distribution_spec import DistributionSpec
 from synth_pipeline.contracts.shard_manifest import Partition, ShardFile, ShardManifest, Sizes
 from synth_pipeline.errors import SynthError
-from synth_pipeline.fsutil import atomic_write_bytes, atomic_write_json
 from synth_pipeline.generator.plan import GENERATOR_VERSION, GenerationPlan, plan_generation
 from synth_pipeline.generator.tables import build_partition, iter_partition
 from synth_pipeline.generator.timeline import iso
 from synth_pipeline.generator.validate import validate_partition
+from synth_pipeline.infra.shard_store import Location, ShardStore, open_store
 from synth_pipeline.schema.arrow import TIMESTAMP
 from synth_pipeline.schema.logical import TABLE_ORDER
 
@@ -60,10 +63,10 @@ class PartitionRecord(StrictModel):
 
 @dataclass
 class GenerationResult:
-    out_dir: Path
+    out_dir: Path | str  # a Path for a local directory, else the shard-store URI
     plan: GenerationPlan
     files: dict[str, list[ShardFile]]
-    manifest_path: Path | None
+    manifest_path: Path | str | None
     seconds: float
 
     @property
@@ -92,37 +95,34 @@ def _encode(table_name: str, table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def write_table(out_dir: Path, partition: str, table_name: str, table: pa.Table) -> ShardFile:
-    """Encode to Parquet in memory, hash, write atomically (temp file, fsync, rename)."""
+def write_table(out_dir: Location | ShardStore, partition: str, table_name: str, table: pa.Table) -> ShardFile:
+    """Encode to Parquet in memory, hash, write atomically (local: temp file, fsync, rename; object store: one PUT)."""
     data = _encode(table_name, table)
     relative = f"{partition}/{table_name}.parquet"
-    atomic_write_bytes(out_dir / relative, data)
+    open_store(out_dir).write_bytes(relative, data)
     return ShardFile(table=table_name, path=relative, rows=table.num_rows, bytes=data.size, sha256=hashlib.sha256(data).hexdigest())
 
 
-def _forget_manifest(out_dir: Path) -> None:
-    try:
-        os.unlink(out_dir / MANIFEST_NAME)
-    except FileNotFoundError:
-        pass
+def _forget_manifest(store: ShardStore) -> None:
+    store.delete(MANIFEST_NAME)
 
 
-def _record(plan: GenerationPlan, out_dir: Path, name: str, files: list[ShardFile]) -> None:
+def _record(plan: GenerationPlan, store: ShardStore, name: str, files: list[ShardFile]) -> None:
     files = sorted(files, key=lambda f: TABLE_ORDER.index(f.table))
     record = PartitionRecord(generation=plan.generation_key(), partition=Partition(name=name, files=files, id_ranges=plan.id_ranges(name)))
-    atomic_write_json(out_dir / name / RECORD_NAME, record.model_dump(mode="json"))
+    store.write_json(f"{name}/{RECORD_NAME}", record.model_dump(mode="json"))
 
 
-def write_partition(plan: GenerationPlan, name: str, tables: dict[str, pa.Table], out_dir: str | Path) -> list[ShardFile]:
-    out = Path(out_dir)
+def write_partition(plan: GenerationPlan, name: str, tables: dict[str, pa.Table], out_dir: Location | ShardStore) -> list[ShardFile]:
+    out = open_store(out_dir)
     _forget_manifest(out)
-    (out / name / RECORD_NAME).unlink(missing_ok=True)
+    out.delete(f"{name}/{RECORD_NAME}")
     files = [write_table(out, name, t, tables[t]) for t in TABLE_ORDER if t in tables]
     _record(plan, out, name, files)
     return files
 
 
-def generate_partition(plan: GenerationPlan, name: str, out_dir: str | Path, *, validate: bool = True) -> list[ShardFile]:
+def generate_partition(plan: GenerationPlan, name: str, out_dir: Location | ShardStore, *, validate: bool = True) -> list[ShardFile]:
     """Build, validate and write one partition (`users` or `shard-NNNNN`) into `out_dir`."""
     if name not in plan.names:
         raise SynthError(f"unknown partition {name!r}; this plan has users and shard-00000 .. shard-{plan.n_shards - 1:05d}")
@@ -133,19 +133,21 @@ def generate_partition(plan: GenerationPlan, name: str, out_dir: str | Path, *, 
 
 
 # -- the manifest -------------------------------------------------------------------------------------------
-def read_record(out_dir: Path, name: str) -> PartitionRecord | None:
-    path = out_dir / name / RECORD_NAME
+def read_record(out_dir: Location | ShardStore, name: str) -> PartitionRecord | None:
+    store = open_store(out_dir)
+    relative = f"{name}/{RECORD_NAME}"
     try:
-        return PartitionRecord.model_validate(json.loads(path.read_bytes()))
+        return PartitionRecord.model_validate(json.loads(store.read_bytes(relative)))
     except FileNotFoundError:
         return None
     except (ValueError, ValidationError):
-        raise SynthError(f"{path}: unreadable partition record; regenerate partition {name} (synth-pipeline generate --only {name})") from None
+        raise SynthError(f"{store.display(relative)}: unreadable partition record; regenerate partition {name} (synth-pipeline generate --only {name})") from None
 
 
-def write_manifest(plan: GenerationPlan, out_dir: str | Path) -> Path:
-    """Assemble `DIR/manifest.json` from the partition records; refuse if any is missing or stale."""
-    out = Path(out_dir)
+def write_manifest(plan: GenerationPlan, out_dir: Location | ShardStore) -> Path | str:
+    """Assemble `DIR/manifest.json` from the partition records; refuse if any is missing or stale.
+    Returns the manifest's location (a Path for a local directory, else its URI)."""
+    out = open_store(out_dir)
     partitions: list[Partition] = []
     missing, stale = [], []
     for name in plan.names:
@@ -156,14 +158,13 @@ def write_manifest(plan: GenerationPlan, out_dir: str | Path) -> Path:
             stale.append(name)
         else:
             for shard_file in record.partition.files:
-                size = (out / shard_file.path).stat().st_size if (out / shard_file.path).exists() else -1
-                if size != shard_file.bytes:
+                if out.size(shard_file.path) != shard_file.bytes:
                     stale.append(name)
                     break
             partitions.append(record.partition)
     if missing or stale:
         problems = ([f"missing {_names(missing)}"] if missing else []) + ([f"from another generation or changed: {_names(stale)}"] if stale else [])
-        raise SynthError(f"{out}: cannot write {MANIFEST_NAME}: partitions {'; '.join(problems)}; generate them (--only NAME ...) with the same spec, seed, sizes and --shards")
+        raise SynthError(f"{out.display()}: cannot write {MANIFEST_NAME}: partitions {'; '.join(problems)}; generate them (--only NAME ...) with the same spec, seed, sizes and --shards")
     table_rows: dict[str, int] = {}
     for partition in partitions:
         for shard_file in partition.files:
@@ -174,9 +175,8 @@ def write_manifest(plan: GenerationPlan, out_dir: str | Path) -> Path:
         partitions=partitions, table_rows={t: table_rows[t] for t in TABLE_ORDER if t in table_rows},
         absent_tables=plan.absent_tables, null_columns=plan.null_columns,
     )
-    path = out / MANIFEST_NAME
-    atomic_write_json(path, manifest.model_dump(mode="json"))
-    return path
+    out.write_json(MANIFEST_NAME, manifest.model_dump(mode="json"))
+    return out.location(MANIFEST_NAME)
 
 
 def _names(names: list[str]) -> str:
@@ -201,7 +201,7 @@ class _InFlight:
     futures: dict[str, Future]
 
 
-def _submit(pool: ThreadPoolExecutor, plan: GenerationPlan, name: str, out: Path, validate: bool) -> dict[str, Future]:
+def _submit(pool: ThreadPoolExecutor, plan: GenerationPlan, name: str, out: ShardStore, validate: bool) -> dict[str, Future]:
     """Build the partition table by table, handing each to the pool as soon as it exists."""
     futures: dict[str, Future] = {}
     tables: dict[str, pa.Table] = {}
@@ -213,14 +213,14 @@ def _submit(pool: ThreadPoolExecutor, plan: GenerationPlan, name: str, out: Path
     return futures
 
 
-def _finish(plan: GenerationPlan, out: Path, flight: _InFlight, progress: ProgressFn | None) -> list[ShardFile]:
+def _finish(plan: GenerationPlan, out: ShardStore, flight: _InFlight, progress: ProgressFn | None) -> list[ShardFile]:
     files = [f.result() for t, f in flight.futures.items() if t != "__validate__"]
     if "__validate__" in flight.futures:
         try:
             flight.futures["__validate__"].result()
         except BaseException:
             for shard_file in files:
-                (out / shard_file.path).unlink(missing_ok=True)
+                out.delete(shard_file.path)
             raise
     _record(plan, out, flight.name, files)
     if progress is not None:
@@ -228,11 +228,11 @@ def _finish(plan: GenerationPlan, out: Path, flight: _InFlight, progress: Progre
     return sorted(files, key=lambda f: TABLE_ORDER.index(f.table))
 
 
-def generate_plan(plan: GenerationPlan, out_dir: str | Path, *, only: Iterable[str] | None = None,
+def generate_plan(plan: GenerationPlan, out_dir: Location | ShardStore, *, only: Iterable[str] | None = None,
                   progress: ProgressFn | None = stderr_progress, validate: bool = True, workers: int = 2) -> GenerationResult:
     """Build the partitions of `plan` (all, or `only` those; `manifest` = write the manifest),
     streaming; write the manifest when every partition was built here or `manifest` is asked for."""
-    out = Path(out_dir)
+    out = open_store(out_dir)
     started = time.perf_counter()
     wanted = list(only) if only is not None else [*plan.names, MANIFEST_PSEUDO_PARTITION]
     unknown = [n for n in wanted if n not in plan.names and n != MANIFEST_PSEUDO_PARTITION]
@@ -240,9 +240,9 @@ def generate_plan(plan: GenerationPlan, out_dir: str | Path, *, only: Iterable[s
         raise SynthError(f"--only {_names(unknown)}: unknown partition; use users, shard-00000 .. shard-{plan.n_shards - 1:05d} or manifest")
     names = [n for n in plan.names if n in wanted]
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.ensure_root()
     except OSError as exc:
-        raise SynthError(f"--out {out}: cannot create the shard directory ({exc.strerror}); choose a writable directory") from None
+        raise SynthError(f"--out {out.display()}: cannot create the shard directory ({exc.strerror}); choose a writable directory") from None
     if names:
         _forget_manifest(out)
     files: dict[str, list[ShardFile]] = {}
@@ -251,7 +251,7 @@ def generate_plan(plan: GenerationPlan, out_dir: str | Path, *, only: Iterable[s
             flight: _InFlight | None = None
             for name in names:
                 begun = time.perf_counter()
-                (out / name / RECORD_NAME).unlink(missing_ok=True)
+                out.delete(f"{name}/{RECORD_NAME}")
                 futures = _submit(pool, plan, name, out, validate)
                 if flight is not None:  # at most two partitions in memory: the one built, the one written
                     files[flight.name] = _finish(plan, out, flight, progress)
@@ -259,12 +259,13 @@ def generate_plan(plan: GenerationPlan, out_dir: str | Path, *, only: Iterable[s
             if flight is not None:
                 files[flight.name] = _finish(plan, out, flight, progress)
         manifest_path = write_manifest(plan, out) if MANIFEST_PSEUDO_PARTITION in wanted else None
-    except OSError as exc:  # disk full, permissions: the directory is left without manifest.json (incomplete)
-        raise SynthError(f"--out {out}: cannot write shards ({exc.strerror or exc}); free space or choose another directory") from None
-    return GenerationResult(out_dir=out, plan=plan, files=files, manifest_path=manifest_path, seconds=time.perf_counter() - started)
+    except OSError as exc:  # disk full, permissions, no bucket: the directory is left without manifest.json (incomplete)
+        reason = exc.strerror or " ".join(str(exc).split())[:200]
+        raise SynthError(f"--out {out.display()}: cannot write shards ({reason}); free space or choose another directory") from None
+    return GenerationResult(out_dir=out.root, plan=plan, files=files, manifest_path=manifest_path, seconds=time.perf_counter() - started)
 
 
-def generate(spec: DistributionSpec | str | Path, out_dir: str | Path, *, seed: int, band: str | Sizes = "dev",
+def generate(spec: DistributionSpec | str | Path, out_dir: Location, *, seed: int, band: str | Sizes = "dev",
              n_shards: int | None = None, only: Iterable[str] | None = None,
              progress: ProgressFn | None = stderr_progress, validate: bool = True) -> GenerationResult:
     """Plan, build every partition (or `only` some) and write the manifest: the whole stage."""

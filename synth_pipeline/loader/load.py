@@ -14,6 +14,8 @@ Order of work (docs/perf-database.md):
 7. grants for the environment's app and read-only roles; the run COMPLETED (or FAILED with
    its error), the local load registry and the audit log updated.
 A re-run skips partitions in the ledger; a re-run of a complete load changes nothing.
+The shard directory is local or a shard-store URI (`s3://bucket/prefix`, infra/shard_store.py):
+checksums, Parquet reads and `run_<id>.json` go through the same store.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from psycopg import sql
 from psycopg.copy import LibpqWriter
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.fsutil import atomic_write_json
 from synth_pipeline.infra.dsn import connect, redact_dsn
+from synth_pipeline.infra.shard_store import Location, parquet_source
 from synth_pipeline.loader import audit, constraints, meta, registry
 from synth_pipeline.loader.lanes import bulk_session, run_lanes
 from synth_pipeline.loader.copy_binary import COPY_SIGNATURE, COPY_TRAILER, DEFAULT_BATCH_ROWS, BatchStream, CopyColumn, copy_order
@@ -71,7 +73,7 @@ class LoadResult:
     copy_s: float = 0.0
     index_s: float = 0.0
     duration_s: float = 0.0
-    run_file: Path | None = None
+    run_file: Path | str | None = None  # a Path for local shards, else the URI without credentials
     already_complete: bool = False
     steps: list[tuple[str, float]] = field(default_factory=list)  # post-load statements and their seconds
 
@@ -83,7 +85,7 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def load_shards(shards_dir: str | os.PathLike[str], target_dsn: str, schema: str, *, mapping: Mapping | str = "reference",
+def load_shards(shards_dir: Location, target_dsn: str, schema: str, *, mapping: Mapping | str = "reference",
                 ttl_days: float = DEFAULT_TTL_DAYS, source_url: str | None = None, jobs: int = DEFAULT_JOBS,
                 progress: PartitionProgress | None = None) -> LoadResult:
     """Load a shard directory into `schema` of `target_dsn`; see the module docstring.
@@ -179,9 +181,9 @@ def copy_statement(schema: str, mapping: Mapping, logical: str, columns: list[Co
     )
 
 
-def copy_parquet(conn: psycopg.Connection, path: Path, schema: str, mapping: Mapping, logical: str, *,
+def copy_parquet(conn: psycopg.Connection, path: Location, schema: str, mapping: Mapping, logical: str, *,
                  batch_rows: int | None = None) -> int:
-    """Stream one Parquet file into its table with binary COPY; returns the rows copied."""
+    """Stream one Parquet file (a local path or a shard-store URI) into its table with binary COPY; returns the rows copied."""
     columns = copy_columns(mapping, logical)
     batch_rows = batch_rows or int(os.environ.get(BATCH_ROWS_ENV) or DEFAULT_BATCH_ROWS)
     throttle_s = float(os.environ.get(THROTTLE_ENV) or 0)
@@ -190,7 +192,7 @@ def copy_parquet(conn: psycopg.Connection, path: Path, schema: str, mapping: Map
         writer = LibpqWriter(cur, flush_threshold=0) if throttle_s else None
         with cur.copy(copy_statement(schema, mapping, logical, columns), writer=writer) as copy:
             copy.write(COPY_SIGNATURE)
-            with BatchStream(str(path), columns, batch_rows=batch_rows) as stream:
+            with parquet_source(path) as source, BatchStream(source, columns, batch_rows=batch_rows) as stream:
                 for _rows, payload in stream:
                     copy.write(payload)
                     if throttle_s:
@@ -212,7 +214,8 @@ class _Loader:
         self.record: dict[str, Any] = {}
         self.run_extra: dict[str, Any] = {}
         self.steps: list[tuple[str, float]] = []  # (statement, seconds) of the post-load phase
-        self.run_file = shard_set.root / f"run_{self.run_id}.json"
+        self.run_name = f"run_{self.run_id}.json"
+        self.run_file = shard_set.store.location(self.run_name) if shard_set.store.is_local else shard_set.display(self.run_name)
 
     def run(self, managed: meta.ManagedSchema | None, pending: list, skipped: list[str]) -> LoadResult:
         bulk_session(self.conn)
@@ -253,11 +256,15 @@ class _Loader:
             self.record = {
                 "run_id": self.run_id, "schema_name": self.schema, "spec_sha256": manifest.spec_sha256,
                 "seed": manifest.seed, "band": manifest.band, "mapping": self.mapping.name,
-                "manifest_sha256": self.shard_set.manifest_sha256, "shards_dir": str(self.shard_set.root.resolve()),
+                "manifest_sha256": self.shard_set.manifest_sha256, "shards_dir": self._shards_dir(),
                 "started_at": started_at, "expires_at": expires_at, "status": "RUNNING", "rows": {}, "errors": [],
             }
             meta.insert_run(self.conn, self.record)
         return interrupted
+
+    def _shards_dir(self) -> str:
+        store = self.shard_set.store
+        return str(store.local.resolve()) if store.local is not None else store.display()
 
     def expected_rows(self) -> dict[str, int]:
         table_rows = self.shard_set.manifest.table_rows
@@ -373,9 +380,9 @@ class _Loader:
         document.pop("schema_name", None)
         document["schema"] = self.schema
         try:
-            atomic_write_json(self.run_file, document)
+            self.shard_set.store.write_json(self.run_name, document)
         except OSError as exc:
-            log.warning("cannot write %s (%s); the run is recorded in synth_meta.load_runs", self.run_file, exc.strerror)
+            log.warning("cannot write %s (%s); the run is recorded in synth_meta.load_runs", self.run_file, exc.strerror or exc)
 
     def _audit_details(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "schema": self.schema, "env": self.env,

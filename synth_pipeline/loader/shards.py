@@ -3,7 +3,8 @@
 The layout and manifest are the generator's contract (`contracts/shard_manifest.py`). Before a
 partition is loaded every one of its files must exist, have the manifest's size and sha256, and
 carry the Arrow schema of its table (`schema/arrow.py`); anything else is a one-line SynthError
-naming the file and the fix.
+naming the file and the fix. The directory is local or a shard-store URI (`s3://bucket/prefix`,
+`infra/shard_store.py`); an object's sha256 is computed by streaming it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from synth_pipeline.contracts.shard_manifest import Partition, ShardFile, ShardManifest
 from synth_pipeline.errors import SynthError
-from synth_pipeline.fsutil import sha256_file
+from synth_pipeline.infra.shard_store import Location, ShardStore, open_store
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS
 from synth_pipeline.schema.logical import TABLE_ORDER
 
@@ -31,26 +32,32 @@ _REGENERATE = "regenerate the shards (synth-pipeline generate) or copy them agai
 class ShardSet:
     """A validated manifest and the directory it describes."""
 
-    root: Path
+    root: Path | str  # a Path for a local directory, else the shard-store URI
     manifest: ShardManifest
     manifest_sha256: str
+    store: ShardStore
+
+    def display(self, relative: str = "") -> str:
+        """For messages and records: the location without credentials."""
+        return self.store.display(relative)
 
     @property
     def partitions(self) -> list[Partition]:
         """Users first (other tables reference them), then shards in name order."""
         return sorted(self.manifest.partitions, key=lambda p: (p.name != "users", p.name))
 
-    def file_path(self, shard_file: ShardFile) -> Path:
-        return self.root / shard_file.path
+    def file_path(self, shard_file: ShardFile) -> Path | str:
+        return self.store.location(shard_file.path)
 
 
-def read_shard_set(directory: str | Path) -> ShardSet:
-    root = Path(directory)
-    path = root / MANIFEST_NAME
+def read_shard_set(directory: Location | ShardStore) -> ShardSet:
+    store = open_store(directory)
+    path = store.display(MANIFEST_NAME)
     try:
-        raw = path.read_bytes()
+        raw = store.read_bytes(MANIFEST_NAME)
     except OSError as exc:
-        raise SynthError(f"cannot read shard manifest {path}: {exc.strerror}; pass --shards DIR of a generated shard set") from None
+        reason = exc.strerror or " ".join(str(exc).split())[:200]
+        raise SynthError(f"cannot read shard manifest {path}: {reason}; pass --shards DIR of a generated shard set") from None
     try:
         manifest = ShardManifest.model_validate(json.loads(raw))
     except ValidationError as exc:
@@ -68,25 +75,29 @@ def read_shard_set(directory: str | Path) -> ShardSet:
             relative = Path(shard_file.path)
             if relative.is_absolute() or ".." in relative.parts:
                 raise SynthError(f"{path}: partition {partition.name}: file path {shard_file.path!r} leaves the shard directory")
-    return ShardSet(root=root, manifest=manifest, manifest_sha256=hashlib.sha256(raw).hexdigest())
+    return ShardSet(root=store.root, manifest=manifest, manifest_sha256=hashlib.sha256(raw).hexdigest(), store=store)
 
 
 def _check_file(shard_set: ShardSet, shard_file: ShardFile) -> None:
-    path = shard_set.file_path(shard_file)
+    store = shard_set.store
+    path = store.display(shard_file.path)
     try:
-        size = path.stat().st_size
+        size = store.size(shard_file.path)
     except OSError:
-        raise SynthError(f"shard file {path} is missing; {_REGENERATE}") from None
+        size = None
+    if size is None:
+        raise SynthError(f"shard file {path} is missing; {_REGENERATE}")
     if size != shard_file.bytes:
         raise SynthError(f"shard file {path} has {size} bytes, the manifest says {shard_file.bytes}: corrupt or truncated; {_REGENERATE}")
-    if sha256_file(path) != shard_file.sha256:
+    if store.sha256(shard_file.path) != shard_file.sha256:
         raise SynthError(f"shard file {path} does not match its sha256 in {MANIFEST_NAME}: corrupt; {_REGENERATE}")
-    _check_parquet(path, shard_file)
+    with store.parquet_source(shard_file.path) as source:
+        _check_parquet(path, source, shard_file)
 
 
-def _check_parquet(path: Path, shard_file: ShardFile) -> None:
+def _check_parquet(path: str, source, shard_file: ShardFile) -> None:
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(source)
     except Exception:  # pyarrow raises several types for unreadable files
         raise SynthError(f"shard file {path} is not readable Parquet; {_REGENERATE}") from None
     if parquet.metadata.num_rows != shard_file.rows:

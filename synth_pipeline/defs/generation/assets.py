@@ -23,7 +23,6 @@ Design (docs/generator.md, "Dagster"):
 
 import os
 import time
-from pathlib import Path
 
 import dagster as dg
 
@@ -82,6 +81,7 @@ def synthetic_shards(
     calibrated_spec: str | None,
 ) -> dg.Output[dict]:
     from synth_pipeline.generator import generate_partition, generation_id
+    from synth_pipeline.infra.shard_store import display
     from synth_pipeline.paths import REFERENCE_SPEC
 
     if config.spec_path:
@@ -92,18 +92,18 @@ def synthetic_shards(
         spec_path, source = calibrated_spec, f"calibrated_spec[{context.asset_partition_key_for_input('calibrated_spec')}]"
     started = time.perf_counter()
     plan = _plan(spec_path, config)
-    shard_dir = storage.path("shards", generation_id(plan))
+    shard_dir = storage.shards_location(generation_id(plan))  # a Path, or a URI (storage.shard_store / SYNTH_SHARD_STORE)
     files = generate_partition(plan, context.partition_key, shard_dir)
     seconds = time.perf_counter() - started
     rows = sum(f.rows for f in files)
     context.log.info(f"{context.partition_key}: {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s) "
-                     f"into {shard_dir} from {source}")
+                     f"into {display(shard_dir)} from {source}")
     value = {
         "shard_dir": str(shard_dir), "spec_path": spec_path, "config": config.model_dump(),
         "generation": plan.generation_key(), "partition": context.partition_key,
     }
     return dg.Output(value, metadata={
-        "shard_dir": dg.MetadataValue.path(str(shard_dir)),
+        "shard_dir": dg.MetadataValue.path(display(shard_dir)),
         "spec_source": dg.MetadataValue.text(source),
         "spec_sha256": dg.MetadataValue.text(plan.spec_sha256),
         "seed": dg.MetadataValue.int(plan.seed),
@@ -127,6 +127,7 @@ def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str
     from synth_pipeline.contracts.shard_manifest import ShardManifest
     from synth_pipeline.errors import SynthError
     from synth_pipeline.generator import write_manifest
+    from synth_pipeline.infra.shard_store import display, read_bytes
 
     started = time.perf_counter()
     generations = {(v["shard_dir"], v["spec_path"], repr(sorted(v["generation"].items()))) for v in synthetic_shards.values()}
@@ -140,10 +141,10 @@ def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str
     if plan.generation_key() != value["generation"]:
         raise SynthError(f"spec {value['spec_path']} changed since the shards were generated; rematerialize synthetic_shards")
     path = write_manifest(plan, value["shard_dir"])
-    manifest = ShardManifest.model_validate_json(Path(path).read_bytes())
-    context.log.info(f"wrote {path}")
+    manifest = ShardManifest.model_validate_json(read_bytes(path))
+    context.log.info(f"wrote {display(path)}")
     return dg.Output(str(path), metadata={
-        "path": dg.MetadataValue.path(str(path)),
+        "path": dg.MetadataValue.path(display(path)),
         "table_rows": dg.MetadataValue.json(manifest.table_rows),
         "partitions": dg.MetadataValue.int(len(manifest.partitions)),
         "spec_sha256": dg.MetadataValue.text(manifest.spec_sha256),

@@ -34,9 +34,8 @@ class LoadConfig(dg.Config):
 )
 def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_target: PerfTarget,
                   source_db: PostgresDatabase, shard_manifest: str) -> dg.Output[dict]:
-    from pathlib import Path
-
     from synth_pipeline.errors import SynthError
+    from synth_pipeline.infra.shard_store import parent
     from synth_pipeline.loader.load import load_shards
     from synth_pipeline.loader.registry import dsn_without_password
     from synth_pipeline.infra.dsn import redact_dsn
@@ -47,7 +46,7 @@ def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_ta
         refuse_production_source(dsn, source_db)  # every named source, before anything is written
         if not sources:
             context.log.info("no production source named (SYNTH_SOURCE_URL unset): only the target rule applies")
-        result = load_shards(Path(shard_manifest).parent, dsn, config.schema_name, mapping=config.mapping,
+        result = load_shards(parent(shard_manifest), dsn, config.schema_name, mapping=config.mapping,
                              ttl_days=config.ttl_days, jobs=config.jobs,
                              source_url=sources[0] if sources else None,
                              progress=lambda name, rows, seconds: context.log.info(

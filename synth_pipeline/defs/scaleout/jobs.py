@@ -7,7 +7,8 @@ Each op is a thin shell over core calls (`plan_generation` + `generate_partition
 `plan_generation` + `write_manifest`, `load_shards`); each partition is its own execution step,
 so any executor that runs steps in other processes or machines (dagster-dask, dagster-k8s,
 dagster-celery) spreads the generation. A distributed executor needs an IO manager and a shard
-store every step can reach (docs/scale-out.md).
+store every step can reach: a shared mount or an object-store URI such as `s3://bucket/prefix`
+(credentials from the environment; docs/scale-out.md).
 
 Design choices, each forced by what an executor does (docs/scale-out.md, "Why this shape"):
 - Static fan-out, K fixed when the job is built (`build_scale_out_job(n_shards)`; the registered
@@ -48,7 +49,10 @@ class ShardSet(dg.ConfigurableResource):
     seed: int = 0
     band: str = "dev"  # dev | staging | perf; ignored when messages > 0
     messages: int = 0  # > 0: custom size, users and conversations from the spec's ratios
-    shard_store: str = ""  # a directory every step can reach; empty: <storage>/shards (.synth/artifacts)
+    # A directory every step mounts, or a pyarrow filesystem URI (s3://bucket/prefix?endpoint_override=...;
+    # credentials from the environment, refused in the URI); empty: the storage resource's shard store
+    # (PipelineStorage.shard_store, SYNTH_SHARD_STORE, else <storage>/shards in .synth/artifacts).
+    shard_store: str = ""
 
     def plan(self, n_shards: int):  # -> GenerationPlan (imported lazily: definitions load without numpy)
         from synth_pipeline.generator import load_spec, plan_generation, resolve_sizes
@@ -57,19 +61,16 @@ class ShardSet(dg.ConfigurableResource):
         band, sizes = resolve_sizes(spec, None if self.messages > 0 else self.band, messages=self.messages or None)
         return plan_generation(spec, sizes if band == "custom" else band, self.seed, n_shards)
 
-    def directory(self, plan, storage: PipelineStorage) -> Path:
-        """<shard store>/<generation id>: shard sets of different generations never mix."""
+    def directory(self, plan, storage: PipelineStorage) -> Path | str:
+        """<shard store>/<generation id>: shard sets of different generations never mix.
+        A Path for a local store, else the URI (infra/shard_store.py)."""
         from synth_pipeline.generator import generation_id
+        from synth_pipeline.infra.shard_store import join, refuse_credentials
 
-        if "://" in self.shard_store:
-            # generate_partition and load_shards read and write local paths (atomic rename, local
-            # Parquet reads): an object-store URI would silently become a local directory "s3:".
-            raise SynthError(
-                f"shard_store {self.shard_store}: the generator and loader use local paths only; "
-                "mount shared storage on every worker (see docs/scale-out.md) and give the mount path"
-            )
-        root = Path(self.shard_store) if self.shard_store else storage.path("shards")
-        return root / generation_id(plan)
+        if not self.shard_store:
+            return storage.shards_location(generation_id(plan))
+        refuse_credentials(self.shard_store, "shard_store")
+        return join(self.shard_store, generation_id(plan))
 
 
 class LoadShardSetConfig(dg.Config):
@@ -108,6 +109,7 @@ def _partition_of(step_name: str) -> str:
        "partition into the shard store (generate_partition); the step's name says which partition.")
 def generate_partition(context: dg.OpExecutionContext, shard_set: ShardSet, storage: PipelineStorage) -> dg.Output[dict]:
     from synth_pipeline.generator import generate_partition as build
+    from synth_pipeline.infra.shard_store import display
 
     partition = _partition_of(context.op.name)
     with _as_failure():
@@ -120,8 +122,8 @@ def generate_partition(context: dg.OpExecutionContext, shard_set: ShardSet, stor
     total = sum(rows.values())
     worker = _worker()
     context.log.info(f"{partition}: {total:,} rows in {seconds:.2f} s ({total / max(seconds, 1e-9):,.0f} rows/s) "
-                     f"into {shard_dir} on {worker['host']} pid {worker['pid']}")
-    value = {"partition": partition, "shard_dir": str(shard_dir), "rows": rows, "bytes": sum(f.bytes for f in files),
+                     f"into {display(shard_dir)} on {worker['host']} pid {worker['pid']}")
+    value = {"partition": partition, "shard_dir": display(shard_dir), "rows": rows, "bytes": sum(f.bytes for f in files),
              "seconds": seconds, **worker}
     return dg.Output(value, metadata={
         "rows": dg.MetadataValue.json(rows), "bytes": value["bytes"], "seconds": round(seconds, 3),
@@ -135,15 +137,16 @@ def write_shard_manifest(context: dg.OpExecutionContext, shard_set: ShardSet, st
                          partitions: list[dict]) -> dg.Output[str]:
     from synth_pipeline.contracts.shard_manifest import ShardManifest
     from synth_pipeline.generator import write_manifest
+    from synth_pipeline.infra.shard_store import display, read_bytes
 
     with _as_failure():
         plan = shard_set.plan(_job_shards(context))
         path = write_manifest(plan, shard_set.directory(plan, storage))
-    manifest = ShardManifest.model_validate_json(Path(path).read_bytes())
+    manifest = ShardManifest.model_validate_json(read_bytes(path))
     workers = {p["partition"]: f"{p['host']}:{p['pid']}" for p in partitions}
-    context.log.info(f"wrote {path}: {len(partitions)} partitions built by {len(set(workers.values()))} processes")
+    context.log.info(f"wrote {display(path)}: {len(partitions)} partitions built by {len(set(workers.values()))} processes")
     return dg.Output(str(path), metadata={
-        "path": dg.MetadataValue.path(str(path)),
+        "path": dg.MetadataValue.path(display(path)),
         "table_rows": dg.MetadataValue.json(manifest.table_rows),
         "spec_sha256": manifest.spec_sha256, "seed": manifest.seed, "band": manifest.band,
         "n_shards": manifest.n_shards,
@@ -156,12 +159,13 @@ def write_shard_manifest(context: dg.OpExecutionContext, shard_set: ShardSet, st
 def load_shard_set(context: dg.OpExecutionContext, config: LoadShardSetConfig, perf_target: PerfTarget,
                    manifest_path: str) -> dg.Output[dict]:
     from synth_pipeline.infra.dsn import redact_dsn
+    from synth_pipeline.infra.shard_store import parent
     from synth_pipeline.loader.load import load_shards
     from synth_pipeline.loader.registry import dsn_without_password
 
     with _as_failure():
         dsn = perf_target.dsn()
-        result = load_shards(Path(manifest_path).parent, dsn, config.schema_name, mapping=config.mapping,
+        result = load_shards(parent(manifest_path), dsn, config.schema_name, mapping=config.mapping,
                              ttl_days=config.ttl_days, jobs=config.jobs)
     target = redact_dsn(dsn_without_password(dsn))
     context.log.info(f"schema {result.schema}: run {result.run_id} {result.status}, {sum(result.rows.values()):,} rows")
@@ -186,7 +190,7 @@ def build_scale_out_job(n_shards: int = N_SHARDS, executor: str | dg.ExecutorDef
     """The job for K = `n_shards`. `executor`: "default" (the code location's, by default one process
     per step), "dask", or any ExecutorDefinition (k8s_job_executor, celery_executor). Steps in other
     processes or machines need an IO manager they all reach (FilesystemIOManager on a shared path,
-    S3 for pods) and a `shard_store` they all mount."""
+    S3 for pods) and a `shard_store` they all reach (a shared mount or an s3:// URI)."""
     executor_def = EXECUTORS[executor] if isinstance(executor, str) else executor
     partitions = ["users", *(f"shard-{k:05d}" for k in range(n_shards))]  # generator.shard_name, without importing it here
 

@@ -1,0 +1,226 @@
+"""Shards on object storage: an S3-compatible server (moto) on 127.0.0.1, reached by pyarrow's
+S3FileSystem through a `s3://bucket/prefix?endpoint_override=...&scheme=http` URI, with dummy
+credentials in the standard AWS environment variables (never in the URI or run config).
+
+Generated to the bucket, the objects are byte-identical to a local generation of the same spec,
+seed, sizes and shard count; loaded from the bucket into real PostgreSQL, the row counts are the
+manifest's; a corrupted object is refused in one line; scale_out_job runs with an s3:// shard store.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from synth_pipeline.cli import main
+from synth_pipeline.contracts.shard_manifest import ShardManifest
+from synth_pipeline.errors import SynthError
+from synth_pipeline.generator import generate, load_spec, resolve_sizes
+from synth_pipeline.infra import shard_store
+from synth_pipeline.loader.load import load_shards
+from synth_pipeline.paths import REFERENCE_SPEC
+from synth_pipeline.schema.mapping import load_mapping
+from synth_pipeline_tests.loader_fixtures import isolate_state
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+
+BUCKET = "synth-shards"
+SEED = 5
+MESSAGES = 6_000
+SHARDS = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A moto S3 server on a free port, the AWS variables pyarrow and boto3 read, one bucket."""
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "synth-test-key")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "synth-test-secret")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("AWS_REGION", "us-east-1")
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "SYNTH_SHARD_STORE"):
+            patch.delenv(name, raising=False)
+        isolate_state(patch, tmp_path_factory.mktemp("s3_state"))
+        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        try:
+            yield {"client": client, "endpoint": f"127.0.0.1:{port}"}
+        finally:
+            server.stop()
+
+
+def _uri(s3: dict, prefix: str) -> str:
+    return f"s3://{BUCKET}/{prefix}?endpoint_override={s3['endpoint']}&scheme=http&region=us-east-1"
+
+
+def _objects(s3: dict, prefix: str) -> dict[str, bytes]:
+    client = s3["client"]
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/")
+            for o in page.get("Contents", [])]
+    return {k.removeprefix(prefix + "/"): client.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys}
+
+
+def _local_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _sizes():
+    return resolve_sizes(load_spec(REFERENCE_SPEC), messages=MESSAGES)[1]
+
+
+def _counts(dsn: str, schema: str, tables: list[str]) -> dict[str, int]:
+    mapping = load_mapping("reference")
+    with psycopg.connect(dsn) as conn:
+        return {t: conn.execute(f'SELECT count(*) FROM "{schema}"."{mapping.table_name(t)}"').fetchone()[0] for t in tables}
+
+
+@pytest.fixture(scope="module")
+def local_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(REFERENCE_SPEC, tmp_path_factory.mktemp("local") / "set", seed=SEED, band=_sizes(),
+                    n_shards=SHARDS, progress=None).out_dir
+
+
+def test_generate_to_s3_is_byte_identical_loads_and_refuses_corruption(s3: dict, local_set: Path, pg_dsn: str) -> None:
+    uri = _uri(s3, "runs/set1")
+    result = generate(REFERENCE_SPEC, uri, seed=SEED, band=_sizes(), n_shards=SHARDS, progress=None)
+    assert result.out_dir == uri and result.manifest_path == shard_store.join(uri, "manifest.json")
+
+    # Same seed: every object is byte-identical to the local file of the same name, and nothing else is there
+    # (no temporary objects: one PUT per file).
+    local, remote = _local_files(local_set), _objects(s3, "runs/set1")
+    assert sorted(remote) == sorted(local)
+    assert remote == local
+    manifest = ShardManifest.model_validate_json(remote["manifest.json"])
+    assert sum(len(p.files) for p in manifest.partitions) == len([k for k in remote if k.endswith(".parquet")])
+
+    # Loaded from the bucket: the manifest's rows per table; run_<id>.json written beside the shards.
+    result = load_shards(uri, pg_dsn, "synth_s3_load")
+    assert result.status == "COMPLETED" and result.rows == manifest.table_rows
+    assert _counts(pg_dsn, "synth_s3_load", list(manifest.table_rows)) == manifest.table_rows
+    assert str(result.run_file).startswith(f"s3://{BUCKET}/runs/set1/run_{result.run_id}.json")
+    run_record = _objects(s3, "runs/set1")[f"run_{result.run_id}.json"]
+    assert b'"status": "COMPLETED"' in run_record and b"synth-test-secret" not in run_record
+    assert b'"shards_dir": "s3://synth-shards/runs/set1?' in run_record
+
+    # A corrupted object (same size, one byte changed) is refused in one line before anything loads.
+    key = "runs/set1/" + next(f.path for p in manifest.partitions if p.name == "shard-00001" for f in p.files
+                              if f.table == "messages")
+    data = bytearray(remote[key.removeprefix("runs/set1/")])
+    data[len(data) // 2] ^= 0xFF
+    s3["client"].put_object(Bucket=BUCKET, Key=key, Body=bytes(data))
+    with pytest.raises(SynthError) as refused:
+        load_shards(uri, pg_dsn, "synth_s3_corrupt")
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"shard file s3://{BUCKET}/{key}?endpoint_override=" in message
+    assert "does not match its sha256 in manifest.json: corrupt" in message
+    with psycopg.connect(pg_dsn) as conn:  # refused before the schema was created
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'synth_s3_corrupt'").fetchone()[0] == 0
+
+
+def test_cli_generate_and_load_with_s3_uris(s3: dict, local_set: Path, pg_dsn: str, capsys: pytest.CaptureFixture) -> None:
+    uri = _uri(s3, "cli/set")
+    assert main(["generate", "--out", uri, "--seed", str(SEED), "--messages", str(MESSAGES), "--shards", str(SHARDS)]) == 0
+    assert f"wrote s3://{BUCKET}/cli/set/manifest.json?endpoint_override=" in capsys.readouterr().out
+    assert _objects(s3, "cli/set") == _local_files(local_set)
+    assert main(["load", "--shards", uri, "--target-url", pg_dsn, "--schema", "synth_s3_cli"]) == 0
+    manifest = ShardManifest.model_validate_json(_objects(s3, "cli/set")["manifest.json"])
+    assert _counts(pg_dsn, "synth_s3_cli", list(manifest.table_rows)) == manifest.table_rows
+
+
+def test_missing_bucket_and_missing_manifest_are_one_line(s3: dict) -> None:
+    with pytest.raises(SynthError, match=r"^cannot read shard manifest s3://synth-shards/nothing/manifest.json\?endpoint_override="):
+        load_shards(_uri(s3, "nothing"), "postgresql://unused@127.0.0.1:1/x", "synth_s3_none")
+    with pytest.raises(SynthError, match=r"^--out s3://no-such-bucket/x\?.*: cannot write shards") as refused:
+        generate(REFERENCE_SPEC, _uri(s3, "x").replace(BUCKET, "no-such-bucket"), seed=SEED, band=_sizes(),
+                 n_shards=1, progress=None)
+    assert "\n" not in str(refused.value)
+
+
+def test_display_never_shows_credentials_and_config_refuses_them() -> None:
+    uri = "s3://AKIAX:verysecret@bucket/p?access_key=AKIAX&secret_key=verysecret&session_token=t0k&endpoint_override=h:9&scheme=http"
+    shown = shard_store.display(uri)
+    assert shown == "s3://bucket/p?endpoint_override=h%3A9&scheme=http"
+    assert "secret" not in shard_store.display(shard_store.join(uri, "gen", "manifest.json"))
+    assert shard_store.join("s3://b/p?scheme=http", "g", "manifest.json") == "s3://b/p/g/manifest.json?scheme=http"
+    assert shard_store.parent("s3://b/p/g/manifest.json?scheme=http") == "s3://b/p/g?scheme=http"
+    assert shard_store.join("/tmp/x", "g") == Path("/tmp/x/g") and shard_store.join("file:///tmp/x", "g") == Path("/tmp/x/g")
+    with pytest.raises(SynthError, match="the URI carries credentials; give them in the environment") as refused:
+        shard_store.refuse_credentials(uri, "shard_store")
+    assert "verysecret" not in str(refused.value)
+    shard_store.refuse_credentials("s3://bucket/p?endpoint_override=h:9", "shard_store")  # no credentials: fine
+
+
+def test_scale_out_job_with_an_s3_shard_store(s3: dict, local_set: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synth_pipeline.defs.scaleout.jobs import build_scale_out_job
+    from synth_pipeline.generator import generation_id, plan_generation
+
+    monkeypatch.setenv("SYNTH_PERF_URL", pg_dsn)
+    for name in ("SYNTH_PERF_ENV", "SYNTH_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    store = _uri(s3, "scaleout")
+    config = {"resources": {"shard_set": {"config": {"messages": MESSAGES, "seed": SEED, "shard_store": store}}},
+              "ops": {"load_shard_set": {"config": {"schema_name": "synth_s3_scaleout"}}}}
+    result = build_scale_out_job(SHARDS).execute_in_process(run_config=config, raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    generation = generation_id(plan_generation(load_spec(REFERENCE_SPEC), _sizes(), SEED, SHARDS))
+    assert result.output_for_node("write_shard_manifest") == shard_store.join(store, generation, "manifest.json")
+    objects = _objects(s3, f"scaleout/{generation}")
+    assert {k: v for k, v in objects.items() if not k.startswith("run_")} == _local_files(local_set)
+    manifest = ShardManifest.model_validate_json(objects["manifest.json"])
+    loaded = result.output_for_node("load_shard_set")
+    assert loaded["status"] == "COMPLETED" and loaded["rows"] == manifest.table_rows
+
+    # Credentials in the shard_store URI are refused (run config lands in the event log).
+    secret = {"resources": {"shard_set": {"config": {"messages": 2_000, "shard_store": store + "&secret_key=x"}}}}
+    refused = build_scale_out_job(1).execute_in_process(run_config=secret, raise_on_error=False)
+    assert not refused.success
+    description = refused.failure_data_for_node("generate_users").user_failure_data.description
+    assert "the URI carries credentials; give them in the environment" in description
+
+
+def test_synthetic_shards_assets_write_to_the_storage_shard_store(s3: dict, tmp_path: Path) -> None:
+    """`synthetic_shards` + `shard_manifest` with PipelineStorage(shard_store=s3://...): the same bytes as the core."""
+    import dagster as dg
+
+    from synth_pipeline.defs.generation.assets import N_SHARDS, shard_manifest, shard_partitions, synthetic_shards
+    from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+    from synth_pipeline.defs.resources import PipelineStorage
+    from synth_pipeline.generator import generation_id, plan_generation
+
+    @dg.asset(partitions_def=pack_partitions, name="calibrated_spec")
+    def calibrated_spec_stand_in() -> str:
+        return str(REFERENCE_SPEC)
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
+    store = _uri(s3, "assets")
+    resources = {"storage": PipelineStorage(root=str(tmp_path / "storage"), shard_store=store)}
+    assert dg.materialize([calibrated_spec_stand_in], instance=instance, partition_key="2026q1", resources=resources).success
+    config = {"ops": {"synthetic_shards": {"config": {"seed": SEED, "messages": MESSAGES}}}}
+    for key in shard_partitions.get_partition_keys():
+        assert dg.materialize([synthetic_shards, calibrated_spec_stand_in], selection=[synthetic_shards], instance=instance,
+                              partition_key=key, resources=resources, run_config=config).success
+    result = dg.materialize([shard_manifest, synthetic_shards, calibrated_spec_stand_in], selection=[shard_manifest],
+                            instance=instance, resources=resources)
+    assert result.success
+    generation = generation_id(plan_generation(load_spec(REFERENCE_SPEC), _sizes(), SEED, N_SHARDS))
+    assert result.output_for_node("shard_manifest") == shard_store.join(store, generation, "manifest.json")
+    local = generate(REFERENCE_SPEC, tmp_path / "local", seed=SEED, band=_sizes(), n_shards=N_SHARDS, progress=None)
+    assert _objects(s3, f"assets/{generation}") == _local_files(local.out_dir)
+    assert not (tmp_path / "storage" / "shards").exists()
