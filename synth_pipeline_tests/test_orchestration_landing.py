@@ -32,9 +32,9 @@ def _land(directory: Path, pack_id: str, pack: bytes, manifest_digest_of: bytes 
 
 
 def _tick(instance: dg.DagsterInstance, landing: Path, cursor: str | None = None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                      resources={"landing": LandingDirectory(path=str(landing))})
-    return landing_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                 resources={"landing": LandingDirectory(path=str(landing))}) as context:
+        return landing_sensor(context)
 
 
 def test_incomplete_packs_wait_and_complete_ones_run_once(tmp_path: Path) -> None:
@@ -87,8 +87,10 @@ QUARTER_START = datetime(2027, 1, 1, 3, 0, tzinfo=timezone.utc)
 
 def test_quarterly_schedule_samples_only_an_explicitly_named_source(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYNTH_SOURCE_URL", raising=False)
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=QUARTER_START)
+    # The context is a context manager: leaving it releases the instance (a dangling reference
+    # breaks later tests' Dagster instances).
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=QUARTER_START) as context:
         skipped = quarterly_refresh_schedule.evaluate_tick(context)
         assert not skipped.run_requests and "SYNTH_SOURCE_URL is not set" in skipped.skip_message
 
