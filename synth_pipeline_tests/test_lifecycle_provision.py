@@ -192,3 +192,32 @@ def test_provision_refuses_a_non_superuser_admin(pg_admin_dsn: str, provisioner,
     assert "must connect as a superuser" in capsys.readouterr().err
     with psycopg.connect(pg_admin_dsn) as conn:
         assert conn.execute(sql.SQL("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'chat_perf_staging%'")).fetchone()[0] == 0
+
+
+@pytest.mark.contrib
+def test_stock_debian_server_without_preload_says_plainly_what_to_do(isolated_state: Path, capsys) -> None:
+    """A stock server ships pg_stat_statements but does not preload it: provision still succeeds,
+    enables the rest, and names the one setting (and the restart) that would enable it."""
+    from synth_pipeline.infra.debian_pg import DebianPostgresUnavailable, start_debian_postgres, unavailable_reason
+
+    if unavailable_reason():
+        pytest.skip(f"Debian PostgreSQL 15 unavailable: {unavailable_reason()}")
+    try:
+        server = start_debian_postgres(settings={"shared_preload_libraries": "''"})
+    except DebianPostgresUnavailable as exc:
+        pytest.skip(f"Debian PostgreSQL 15 unavailable: {exc}")
+    try:
+        assert main(["provision", "--env", "dev", "--admin-url", server.dsn]) == 0
+        out = capsys.readouterr().out
+        assert "NOT enabled: pg_stat_statements: installed but not in shared_preload_libraries" in out
+        assert "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" in out
+        with psycopg.connect(conninfo.make_conninfo(server.dsn, dbname="chat_perf_dev")) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone()[0] == 0
+            assert conn.execute("SHOW log_statement").fetchone()[0] == "mod", "the rest is still enabled"
+    finally:
+        from synth_pipeline.loader.teardown import teardown_env
+
+        try:
+            teardown_env("dev", "dev", server.dsn)
+        finally:
+            server.stop()
