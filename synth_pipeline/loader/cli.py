@@ -175,7 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "synth_meta (a re-run resumes without duplicates), then builds keys, foreign keys and indexes and runs "
         "ANALYZE. Refuses the production source, non-perf targets and schemas it did not create.",
     )
-    load.add_argument("--shards", required=True, metavar="DIR", help="shard directory (with manifest.json)")
+    load.add_argument("--shards", required=True, metavar="DIR|URI", help="shard directory or s3://bucket/prefix URI (with manifest.json)")
     _add_target(load)
     load.add_argument("--mapping", default="reference", help="mapping name (reference, prisma) or file")
     load.add_argument("--ttl-days", type=non_negative_float, default=30.0, help="days until the load expires (default 30)")
