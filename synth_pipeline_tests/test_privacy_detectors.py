@@ -187,9 +187,11 @@ def test_numbers_outside_measure_positions(value, expected: set[str]) -> None:
         (4155550132, set()),
         (123_456_789, set()),
         (4_294_967_296, set()),  # a 4 GB attachment
-        (378282246310005, set()),  # 15 digits: a count of that size is plausible, see detectors.py
-        (999_999_999_999_999, set()),
-        (4111111111111111, {"payment_card"}),  # 16-19 digits and Luhn-valid: no count is that big
+        (378282246310005, {"payment_card"}),  # 15-digit Amex: 13+ digits and Luhn-valid, no count is that big
+        (4222222222222, {"payment_card"}),  # 13-digit Visa
+        (999_999_999_999_999, set()),  # 15 digits, Luhn-invalid
+        (999_999_999_999, set()),  # 12 digits: below any card length
+        (4111111111111111, {"payment_card"}),  # 16-19 digits and Luhn-valid
         (4111111111111111.0, {"payment_card"}),
         (6011111111111117, {"payment_card"}),
         (4539148803436467, {"payment_card"}),

@@ -120,12 +120,16 @@ def test_big_counts_and_sizes_at_measure_positions_pass(pack: dict) -> None:
 def test_card_numbers_at_measure_positions_are_findings(pack: dict) -> None:
     doc = copy.deepcopy(pack)
     doc["totals"]["messages"] = 4539148803436467  # Luhn-valid 16 digits: no count is that big
+    doc["totals"]["reads"] = 378282246310005  # Luhn-valid 15 digits (Amex)
+    doc["totals"]["users"] = 4222222222222  # Luhn-valid 13 digits (Visa)
     doc["metrics"]["message_length"]["mean"] = 4111111111111111.0
     edges = doc["metrics"]["attachments"]["size_bytes"]["video"]["histogram"]["edges"]
     edges[-1] = 6011111111111117
     found = where(validate_document(doc, "pack.json"))
     assert found == {
         ("$.totals.messages", "payment_card"),
+        ("$.totals.reads", "payment_card"),
+        ("$.totals.users", "payment_card"),
         ("$.metrics.message_length.mean", "payment_card"),
         (f"$.metrics.attachments.size_bytes.video.histogram.edges[{len(edges) - 1}]", "payment_card"),
     }
@@ -155,7 +159,7 @@ def test_identifier_shaped_numbers_outside_measure_positions(pack: dict) -> None
 
 
 def test_every_numeric_schema_field_is_a_count_or_measure() -> None:
-    """Numbers at numeric schema positions are judged as measures (only 16-19 digit Luhn-valid
+    """Numbers at numeric schema positions are judged as measures (only 13-19 digit Luhn-valid
     integers are findings). A new numeric field must be reviewed: if it could ever hold an
     identifier, it must not be a number (identifiers leave production as 16-hex tokens)."""
     names: set[str] = set()

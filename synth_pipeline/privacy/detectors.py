@@ -21,8 +21,8 @@ Decisions that are not obvious (documented in docs/privacy.md):
   lower-case joins of a listed given name and surname ("john_smith", "johnsmith").
 - Numbers are judged by where they stand (`scan_number(value, measure=...)`). At a position the
   schema declares numeric (every such field is a count or a measure) only what no count or
-  measure can be is flagged: a Luhn-valid integer of 16-19 digits (a card; a measure of 10^15 or
-  more is implausible). Anywhere else (unknown keys, a number where a string belongs) the full
+  measure can be is flagged: a Luhn-valid integer of 13-19 digits (a card; a count or size of
+  10^12 or more is implausible in a 30-day window). Anywhere else (unknown keys, a number where a string belongs) the full
   numeric rule applies: phone (phone-shaped digits, or 11-15 digits: E.164 without '+'), card
   (13-19 digits, Luhn), SSN (nine digits, valid area/group/serial). A perf pack legitimately
   counts 20,000,000,000 messages and 25 GB attachments.
@@ -337,16 +337,18 @@ def scan_text(text: str) -> list[Detector]:
 
 # A number of 10^19 or more has more digits than any card (19), phone (15) or SSN (9).
 _NUMBER_DIGITS_LIMIT = 10**19
-# At a measure position a card needs at least this many digits: 13-15-digit counts are plausible
-# (a trillion reads), and one in ten of them passes Luhn.
-MEASURE_CARD_MIN_DIGITS = 16
+# At a measure position a card needs at least this many digits (the shortest card numbers, Visa's
+# old 13-digit and Amex's 15-digit, included): 13+ digits is a count of a trillion or a size of a
+# terabyte, which no 30-day window of a chat product reaches, so a Luhn-valid one is flagged (fail
+# closed: a false positive blocks the pack with a finding; a miss would leak a card number).
+MEASURE_CARD_MIN_DIGITS = 13
 
 
 def scan_number(value: float | int, *, measure: bool = False) -> list[Detector]:
     """The detectors an identifier-shaped number fires (booleans and fractions never do).
 
     `measure=True`: the schema declares the position a count or measure; only a Luhn-valid
-    integer of 16-19 digits (a card) is flagged. `measure=False` (the default, fail closed):
+    integer of 13-19 digits (a card) is flagged. `measure=False` (the default, fail closed):
     phone (phone-shaped, or 11-15 digits), card (13-19 digits, Luhn) and SSN (nine digits).
     """
     if isinstance(value, bool):

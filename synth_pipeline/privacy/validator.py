@@ -9,7 +9,7 @@
 2. **Free strings** (`free_string`): any string anywhere (under unknown keys too) that is not one
    of the schema's enum or constant values and matches none of its patterns.
 3. **Detectors** (`detectors.py`): every key and string value, and identifier-shaped numbers:
-   at a position the schema declares numeric (a count or measure) only a 16-19 digit Luhn-valid
+   at a position the schema declares numeric (a count or measure) only a 13-19 digit Luhn-valid
    integer (a card); anywhere else phone, card and SSN shapes too.
 
 Findings carry the JSON path and the rule, never the value. Keys outside the schemas'
