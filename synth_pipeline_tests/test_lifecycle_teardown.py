@@ -121,7 +121,19 @@ def test_ttl_check_exits_2_when_a_database_cannot_be_checked(pg_dsn: str, shard_
     # not known to be gone (the server did not answer): the entry stays
     assert {e["schema"] for e in registry.entries()} == {"synth_ttl_reachable", "synth_far"}
     assert main(["ttl-check", "--enforce"]) == 2
-    capsys.readouterr()
+    out, err = capsys.readouterr()
+    assert "[registered runs: r1]" in out and "--forget RUN_ID" in err
+    # The operator knows the host is gone for good: forget its run; an unknown run id changes nothing.
+    assert main(["ttl-check", "--forget", "no-such-run"]) == 2
+    assert "no such run" in capsys.readouterr().err
+    assert {e["schema"] for e in registry.entries()} == {"synth_ttl_reachable", "synth_far"}
+    assert main(["ttl-check", "--forget", "r1"]) == 0
+    out = capsys.readouterr().out
+    assert "forgot from the load registry: schema synth_far" in out and "0 unreachable" in out
+    assert {e["schema"] for e in registry.entries()} == {"synth_ttl_reachable"}
+    from synth_pipeline.loader.audit import audit_log_path
+
+    assert '"action":"ttl_forget"' in audit_log_path().read_text()
 
 
 def test_ttl_check_prunes_registry_entries_whose_database_or_schema_is_gone(pg_admin_dsn: str, pg_dsn: str,

@@ -129,8 +129,11 @@ def _ttl_check(args: argparse.Namespace) -> int:
     """0 every database checked and no expired load left; 1 expired loads remain; 2 a database could
     not be checked (unreachable, or its credentials refused): the check is incomplete, so neither
     0 nor 1 would be true (2 is the CLI's code for an unreachable server)."""
-    from synth_pipeline.loader.ttl import ttl_check
+    from synth_pipeline.loader.ttl import forget_runs, ttl_check
 
+    if args.forget:
+        for line in forget_runs(args.forget):
+            print(f"forgot from the load registry: {line}")
     report = ttl_check(enforce=args.enforce)
     for load in report.expired:
         state = "torn down" if load in report.torn_down else "EXPIRED"
@@ -145,7 +148,8 @@ def _ttl_check(args: argparse.Namespace) -> int:
     if report.unreachable:
         remaining = f"; {len(report.remaining)} expired load(s) remain" if report.remaining else ""
         more = f" (and {len(report.unreachable) - 1} more, listed above)" if len(report.unreachable) > 1 else ""
-        raise SynthError(f"{len(report.unreachable)} database(s) could not be checked{more}: {report.unreachable[0]}{remaining}")
+        raise SynthError(f"{len(report.unreachable)} database(s) could not be checked{more}: {report.unreachable[0]}{remaining}; "
+                         "if a database is gone for good, drop its runs with --forget RUN_ID")
     if report.remaining:
         print("synth-pipeline ttl-check: expired loads remain; run with --enforce to tear them down", file=sys.stderr)
         return EXIT_CHECK_FAILED
@@ -229,6 +233,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "checked.",
     )
     ttl.add_argument("--enforce", action="store_true", help="drop the expired schemas")
+    ttl.add_argument("--forget", action="append", default=[], metavar="RUN_ID",
+                     help="first drop this run's entry from the local registry (its database is gone for good, "
+                     "e.g. a decommissioned host); repeatable; never touches a database")
     ttl.set_defaults(handler=_ttl_check)
 
     audit_parser = subparsers.add_parser("audit", help="audit log tools: `audit verify` (0 intact, 1 tampered, 2 unreadable)")

@@ -89,6 +89,16 @@ def forget(*, dsn: str | None = None, schema: str | None = None, env: str | None
         ]
 
 
+def forget_runs(run_ids: list[str]) -> list[dict[str, Any]]:
+    """Remove the entries of these run ids (an operator's decision that their database is gone for
+    good, e.g. a decommissioned host `ttl-check` can never reach); returns the removed entries."""
+    wanted = set(run_ids)
+    with _locked() as loads:
+        removed = [e for e in loads if e.get("run_id") in wanted]
+        loads[:] = [e for e in loads if e.get("run_id") not in wanted]
+    return removed
+
+
 def prune(key: str, stale: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Remove the entries of target `key` whose (schema, run_id) is in `stale`; returns them.
 

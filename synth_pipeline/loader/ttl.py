@@ -114,11 +114,15 @@ def _database_is_gone(dsn: str) -> bool:
     return False
 
 
+def _entry_line(entry: dict[str, Any]) -> str:
+    where = f"env {entry['env']}" if entry.get("env") else redact_dsn(entry.get("target") or entry["target_key"])
+    return f"schema {entry['schema']} ({where})"
+
+
 def _prune(report: TtlReport, key: str, entries: list[dict[str, Any]], why: str) -> None:
     removed = registry.prune(key, [(e["schema"], e.get("run_id")) for e in entries])
     for e in removed:
-        where = f"env {e['env']}" if e.get("env") else redact_dsn(e.get("target") or key)
-        report.pruned.append(f"schema {e['schema']} ({where}): {why}")
+        report.pruned.append(f"{_entry_line(e)}: {why}")
 
 
 def find_expired(*, prune: bool = True) -> TtlReport:
@@ -135,7 +139,9 @@ def find_expired(*, prune: bool = True) -> TtlReport:
             if prune and env is None and _database_is_gone(dsn):
                 _prune(report, key, _registered(key), "its database no longer exists")
             else:
-                report.unreachable.append(str(exc))
+                runs = [e.get("run_id") for e in _registered(key) if e.get("run_id")]
+                # The run ids let an operator drop entries of a database gone for good (--forget).
+                report.unreachable.append(f"{exc}" + (f" [registered runs: {', '.join(runs)}]" if runs else ""))
             continue
         report.checked_targets += 1
         if gone:
@@ -165,6 +171,20 @@ def ttl_check(*, enforce: bool = False) -> TtlReport:
     if report.expired or report.unreachable:
         record_check(report)
     return report
+
+
+def forget_runs(run_ids: list[str]) -> list[str]:
+    """Drop registry entries by run id (never touches a database); one line per entry forgotten.
+    Unknown run ids are an error: nothing is forgotten then."""
+    known = {e.get("run_id") for e in registry.entries()}
+    unknown = [r for r in run_ids if r not in known]
+    if unknown:
+        raise SynthError(f"--forget {unknown[0]}: no such run in the load registry {registry.registry_path()}; "
+                         "ttl-check lists the registered runs of an unreachable database")
+    removed = registry.forget_runs(run_ids)
+    lines = [f"{_entry_line(e)}, run {e['run_id']}" for e in removed]
+    audit.append("ttl_forget", {"runs": sorted(run_ids), "entries": len(removed)})
+    return lines
 
 
 def enforce_one(load: ExpiredLoad) -> None:
