@@ -22,7 +22,7 @@ from synth_pipeline.definitions import defs
 from synth_pipeline.defs.orchestration.schedules import quarterly_refresh_schedule
 from synth_pipeline.defs.orchestration.sensors import landing_sensor, shards_complete_sensor, spec_ready_sensor
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
-from synth_pipeline.defs.resources import LandingDirectory
+from synth_pipeline.defs.resources import LandingDirectory, PostgresDatabase
 from synth_pipeline_tests.pg import create_database, drop_database
 from synth_pipeline_tests.sampler_fixtures import build_small
 
@@ -111,7 +111,8 @@ def test_whole_pipeline_through_dagster_leaks_nothing_and_leaves_nothing(pipelin
     with dg.instance_for_test() as instance:
         # 1. The quarterly schedule samples production into the landing directory.
         tick = quarterly_refresh_schedule.evaluate_tick(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=QUARTER_START))
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=QUARTER_START,
+                                      resources={"source_db": PostgresDatabase(url_env="SYNTH_SOURCE_URL")}))
         assert [r.run_key for r in tick.run_requests] == ["2026q4"]
         _execute(instance, "quarterly_sample_job", tick.run_requests)
         landing = LandingDirectory()

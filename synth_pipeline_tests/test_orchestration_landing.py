@@ -19,7 +19,7 @@ from synth_pipeline.definitions import defs
 from synth_pipeline.defs.orchestration.schedules import quarterly_refresh_schedule
 from synth_pipeline.defs.orchestration.sensors import landing_sensor
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
-from synth_pipeline.defs.resources import LandingDirectory
+from synth_pipeline.defs.resources import LandingDirectory, PostgresDatabase
 
 PACK_BYTES = b'{"pack": "aggregates only"}\n'
 
@@ -90,7 +90,8 @@ def test_quarterly_schedule_samples_only_an_explicitly_named_source(monkeypatch:
     # The context is a context manager: leaving it releases the instance (a dangling reference
     # breaks later tests' Dagster instances).
     with dg.instance_for_test() as instance, dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=QUARTER_START) as context:
+            instance=instance, scheduled_execution_time=QUARTER_START,
+            resources={"source_db": PostgresDatabase(url_env="SYNTH_SOURCE_URL")}) as context:
         skipped = quarterly_refresh_schedule.evaluate_tick(context)
         assert not skipped.run_requests and "SYNTH_SOURCE_URL is not set" in skipped.skip_message
 
@@ -99,3 +100,14 @@ def test_quarterly_schedule_samples_only_an_explicitly_named_source(monkeypatch:
     [request] = ticked.run_requests
     assert request.run_key == "2027q1" and request.tags["synth/pack"] == "2027q1"
     assert "production.invalid" not in json.dumps(request.run_config), "run config never carries a DSN"
+
+
+def test_quarterly_schedule_follows_a_source_resource_on_its_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment may name the source through another variable of the source_db resource."""
+    monkeypatch.delenv("SYNTH_SOURCE_URL", raising=False)
+    monkeypatch.setenv("CHAT_PRODUCTION_READONLY_URL", "postgresql://reader@production.invalid/chat")
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=QUARTER_START,
+            resources={"source_db": PostgresDatabase(url_env="CHAT_PRODUCTION_READONLY_URL")}) as context:
+        [request] = quarterly_refresh_schedule.evaluate_tick(context).run_requests
+    assert request.run_key == "2027q1"
