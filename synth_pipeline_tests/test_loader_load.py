@@ -144,6 +144,9 @@ def test_refuses_a_schema_holding_tables_it_did_not_create(pg_dsn: str, shard_di
     ("synth_enum", "CREATE TYPE synth_enum.mood AS ENUM ('ok')", "type synth_enum.mood"),
     ("synth_composite", "CREATE TYPE synth_composite.pair AS (a int, b int)", "type synth_composite.pair"),
     ("synth_domain", "CREATE DOMAIN synth_domain.positive AS integer CHECK (VALUE > 0)", "type synth_domain.positive"),
+    ("synth_tsconf", "CREATE TEXT SEARCH CONFIGURATION synth_tsconf.chat (COPY = pg_catalog.simple)",
+     "text search configuration chat"),
+    ("synth_opfam", "CREATE OPERATOR FAMILY synth_opfam.ints USING btree", "operator family ints"),
 ])
 def test_refuses_a_schema_holding_functions_or_types_it_did_not_create(pg_dsn: str, shard_dir: Path, isolated_state: Path,
                                                                         capsys, schema, statement, named) -> None:

@@ -113,11 +113,28 @@ UNION ALL
 SELECT 'operator ' || o.oid::regoperator::text FROM pg_operator o WHERE o.oprnamespace = n.oid
 UNION ALL
 SELECT 'collation ' || quote_ident(l.collname) FROM pg_collation l WHERE l.collnamespace = n.oid
+UNION ALL
+SELECT 'operator class ' || quote_ident(oc.opcname) FROM pg_opclass oc WHERE oc.opcnamespace = n.oid
+UNION ALL
+SELECT 'operator family ' || quote_ident(f.opfname) FROM pg_opfamily f WHERE f.opfnamespace = n.oid
+UNION ALL
+SELECT 'conversion ' || quote_ident(cv.conname) FROM pg_conversion cv WHERE cv.connamespace = n.oid
+UNION ALL
+SELECT 'statistics ' || quote_ident(st.stxname) FROM pg_statistic_ext st WHERE st.stxnamespace = n.oid
+UNION ALL
+SELECT 'text search configuration ' || quote_ident(tc.cfgname) FROM pg_ts_config tc WHERE tc.cfgnamespace = n.oid
+UNION ALL
+SELECT 'text search dictionary ' || quote_ident(td.dictname) FROM pg_ts_dict td WHERE td.dictnamespace = n.oid
+UNION ALL
+SELECT 'text search parser ' || quote_ident(tp.prsname) FROM pg_ts_parser tp WHERE tp.prsnamespace = n.oid
+UNION ALL
+SELECT 'text search template ' || quote_ident(tt.tmplname) FROM pg_ts_template tt WHERE tt.tmplnamespace = n.oid
 """
 
 
 def schema_foreign_objects(conn: psycopg.Connection, schema: str) -> list[str]:
-    """Functions, procedures, types, operators and collations in `schema` (none of which the loader
+    """Functions, procedures, types, operators, operator classes and families, collations,
+    conversions, extended statistics and text search objects in `schema` (none of which the loader
     creates), e.g. `function synth_x.f(integer)`, sorted. Relations are `schema_tables`."""
     return sorted(
         r[0] for r in conn.execute(
