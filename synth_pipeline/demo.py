@@ -74,6 +74,14 @@ def _metadata(result, asset: str) -> dict:
     return {}
 
 
+def _run_record(shard_dir: str | None, run_id: object) -> str:
+    """Where `run_<id>.json` lies beside the shards: a local path or, with SYNTH_SHARD_STORE=s3://...,
+    the object's URI (before its query, without credentials)."""
+    from synth_pipeline.infra.shard_store import display, join
+
+    return display(join(shard_dir or ".", f"run_{run_id}.json"))
+
+
 def _check_passed(result, asset: str, check: str) -> bool:
     evaluations = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     return any(e.passed for e in evaluations if e.asset_key.to_user_string() == asset and e.check_name == check)
@@ -174,7 +182,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  spec           {spec.get('spec_path')}")
     print(f"  shards         {shard_dir}")
     # run_<id>.json beside the shards outlives the teardown; synth_meta.load_runs goes with the database.
-    print(f"  load record    {Path(shard_dir) / ('run_' + str(loaded.get('run_id')) + '.json')} "
+    print(f"  load record    {_run_record(shard_dir, loaded.get('run_id'))} "
           f"(and synth_meta.load_runs of {loaded.get('schema')} in {provisioned.database} until teardown)")
     print("  Dagster UI     make ui   (then open http://127.0.0.1:3000: runs, assets, checks of this demo)")
     if args.keep:

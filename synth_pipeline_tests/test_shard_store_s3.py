@@ -4,11 +4,15 @@ credentials in the standard AWS environment variables (never in the URI or run c
 
 Generated to the bucket, the objects are byte-identical to a local generation of the same spec,
 seed, sizes and shard count; loaded from the bucket into real PostgreSQL, the row counts are the
-manifest's; a corrupted object is refused in one line; scale_out_job runs with an s3:// shard store.
+manifest's; a corrupted object fails its partition's transaction in one line (verified on the bytes
+loaded, each object read once); scale_out_job runs with an s3:// shard store. Credentials in a URI
+(whatever '/', '#' or '%2F' the secret holds) and malformed locations are refused in one line that
+never shows the secret.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +76,9 @@ def _objects(s3: dict, prefix: str) -> dict[str, bytes]:
     client = s3["client"]
     keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/")
             for o in page.get("Contents", [])]
-    return {k.removeprefix(prefix + "/"): client.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys}
+    # Keys ending in '/' are directory markers pyarrow may leave after a delete (docs/scale-out.md), not files.
+    return {k.removeprefix(prefix + "/"): client.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys
+            if not k.endswith("/")}
 
 
 def _local_files(root: Path) -> dict[str, bytes]:
@@ -117,20 +123,252 @@ def test_generate_to_s3_is_byte_identical_loads_and_refuses_corruption(s3: dict,
     assert b'"status": "COMPLETED"' in run_record and b"synth-test-secret" not in run_record
     assert b'"shards_dir": "s3://synth-shards/runs/set1?' in run_record
 
-    # A corrupted object (same size, one byte changed) is refused in one line before anything loads.
+    # A corrupted object (same size, one byte changed) passes the up-front existence and size check (one
+    # listing) and is refused on the bytes read for COPY: that partition's transaction is rolled back.
     key = "runs/set1/" + next(f.path for p in manifest.partitions if p.name == "shard-00001" for f in p.files
                               if f.table == "messages")
     data = bytearray(remote[key.removeprefix("runs/set1/")])
     data[len(data) // 2] ^= 0xFF
     s3["client"].put_object(Bucket=BUCKET, Key=key, Body=bytes(data))
     with pytest.raises(SynthError) as refused:
-        load_shards(uri, pg_dsn, "synth_s3_corrupt")
+        load_shards(uri, pg_dsn, "synth_s3_corrupt", jobs=1)
     message = str(refused.value)
     assert "\n" not in message
-    assert f"shard file s3://{BUCKET}/{key}?endpoint_override=" in message
+    assert message.startswith(f"shard file s3://{BUCKET}/{key}?endpoint_override=")
     assert "does not match its sha256 in manifest.json: corrupt" in message
-    with psycopg.connect(pg_dsn) as conn:  # refused before the schema was created
-        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'synth_s3_corrupt'").fetchone()[0] == 0
+    with psycopg.connect(pg_dsn) as conn:  # users and shard-00000 committed, shard-00001 rolled back
+        ledger = dict(conn.execute("SELECT partition, rows FROM synth_meta.shard_ledger "
+                                   "WHERE schema_name = 'synth_s3_corrupt'").fetchall())
+        status, errors = conn.execute("SELECT status, errors FROM synth_meta.load_runs "
+                                      "WHERE schema_name = 'synth_s3_corrupt'").fetchone()
+    assert sorted(ledger) == ["shard-00000", "users"]
+    assert status == "FAILED" and errors == [message]
+    shard0 = next(p for p in manifest.partitions if p.name == "shard-00000")
+    assert _counts(pg_dsn, "synth_s3_corrupt", ["messages"]) == {"messages": next(f.rows for f in shard0.files if f.table == "messages")}
+    s3["client"].put_object(Bucket=BUCKET, Key=key, Body=remote[key.removeprefix("runs/set1/")])
+
+
+def test_each_object_is_read_once_through_one_filesystem(s3: dict, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COPY decodes the very bytes whose sha256 was checked: one GET per Parquet object, no separate
+    hash or schema read, and one filesystem (one region lookup at most) for the whole load."""
+    uri = _uri(s3, "once")
+    generate(REFERENCE_SPEC, uri, seed=SEED, band=_sizes(), n_shards=SHARDS, progress=None)
+    reads: list[str] = []
+    opened: list[str] = []
+    original_read, original_open = shard_store.ShardStore.read_buffer, shard_store._open_uri
+
+    def read_buffer(self, relative: str):
+        reads.append(relative)
+        return original_read(self, relative)
+
+    def forbidden(self, relative: str, *args):
+        raise AssertionError(f"{relative} read a second time")
+
+    def open_uri(location: str):
+        opened.append(location)
+        return original_open(location)
+
+    monkeypatch.setattr(shard_store.ShardStore, "read_buffer", read_buffer)
+    monkeypatch.setattr(shard_store.ShardStore, "sha256", forbidden)
+    monkeypatch.setattr(shard_store.ShardStore, "parquet_source", forbidden)
+    monkeypatch.setattr(shard_store, "_open_uri", open_uri)
+    result = load_shards(uri, pg_dsn, "synth_s3_once")
+    assert result.status == "COMPLETED"
+    manifest = ShardManifest.model_validate_json(_objects(s3, "once")["manifest.json"])
+    assert sorted(reads) == sorted(f.path for p in manifest.partitions for f in p.files)
+    assert len(opened) == 1
+
+
+def test_an_object_is_written_by_one_write_of_the_complete_bytes(s3: dict) -> None:
+    """pyarrow's output stream has no abort: leaving the `with` by an exception still completes the
+    upload (shown below on the real server), so write_bytes must hand the whole object to ONE write()."""
+    store = shard_store.ShardStore(_uri(s3, "atomic"))
+    with pytest.raises(RuntimeError):
+        with store._fs.open_output_stream(store._remote("partial.bin")) as stream:
+            stream.write(b"half")
+            raise RuntimeError("failed mid-object")
+    assert _objects(s3, "atomic") == {"partial.bin": b"half"}  # why: a second write() would be unsafe
+
+    calls: list[tuple[str, bytes]] = []
+
+    class Recording:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info) -> None:
+            calls.append((self.path, b"<closed>"))
+
+        def write(self, data) -> None:
+            calls.append((self.path, bytes(data)))
+
+    class Filesystem:
+        def open_output_stream(self, path: str) -> Recording:
+            return Recording(path)
+
+    payload = os.urandom(3 << 20)
+    store._fs = Filesystem()
+    store.write_bytes("shard-00000/messages.parquet", payload)
+    assert calls == [(store._remote("shard-00000/messages.parquet"), payload),
+                     (store._remote("shard-00000/messages.parquet"), b"<closed>")]
+
+
+def test_directory_markers_left_by_deletes_are_not_files(s3: dict, pg_dsn: str) -> None:
+    uri = _uri(s3, "markers")
+    generate(REFERENCE_SPEC, uri, seed=SEED, band=_sizes(), n_shards=1, progress=None)
+    store = shard_store.ShardStore(uri)
+    store.write_bytes("scratch/only.bin", b"x")
+    store.delete("scratch/only.bin")
+    keys = [o["Key"] for o in s3["client"].list_objects_v2(Bucket=BUCKET, Prefix="markers/")["Contents"]]
+    assert "markers/scratch/" in keys  # pyarrow's zero-byte marker
+    listed = store.list_files()
+    assert "scratch/" not in listed and "scratch" not in listed and not any(k.endswith("/") for k in listed)
+    assert set(listed) == set(_objects(s3, "markers"))
+    assert load_shards(uri, pg_dsn, "synth_s3_markers").rows == ShardManifest.model_validate_json(
+        _objects(s3, "markers")["manifest.json"]).table_rows
+
+
+def test_read_errors_other_than_not_found_are_reported_not_called_missing(s3: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synth_pipeline.loader.shards import read_shard_set, read_verified, verify_partitions
+
+    uri = _uri(s3, "denied")
+    generate(REFERENCE_SPEC, uri, seed=SEED, band=_sizes(), n_shards=1, progress=None)
+    shard_set = read_shard_set(uri)
+    shard_file = shard_set.partitions[0].files[0]
+    denied = OSError("When reading information for key 'denied/users/users.parquet' in bucket 'synth-shards': "
+                     "AWS Error ACCESS_DENIED during GetObject operation: Access Denied")
+
+    def raise_denied(*args):
+        raise denied
+
+    monkeypatch.setattr(shard_store.ShardStore, "read_buffer", raise_denied)
+    with pytest.raises(SynthError) as refused:
+        read_verified(shard_set, shard_file)
+    assert "missing" not in str(refused.value)
+    assert str(refused.value).startswith(f"cannot read shard file s3://{BUCKET}/denied/{shard_file.path}?endpoint_override=")
+    assert "AWS Error ACCESS_DENIED during GetObject operation" in str(refused.value)
+    monkeypatch.setattr(shard_store.ShardStore, "list_files", raise_denied)
+    with pytest.raises(SynthError, match=r"^cannot list the shard files in s3://synth-shards/denied\?.*ACCESS_DENIED"):
+        verify_partitions(shard_set, shard_set.partitions)
+
+    def not_found(*args):
+        raise FileNotFoundError(2, "Path does not exist")
+
+    monkeypatch.setattr(shard_store.ShardStore, "read_buffer", not_found)
+    with pytest.raises(SynthError, match=r"^shard file s3://.* is missing; regenerate"):
+        read_verified(shard_set, shard_file)
+
+
+def test_a_denied_delete_of_the_manifest_is_one_line(s3: dict, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    uri = _uri(s3, "nodelete")
+
+    def denied(self, relative: str) -> None:
+        raise OSError("AWS Error ACCESS_DENIED during DeleteObject operation: Access Denied")
+
+    monkeypatch.setattr(shard_store.ShardStore, "delete", denied)
+    assert main(["generate", "--out", uri, "--seed", str(SEED), "--messages", "2000", "--shards", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"synth-pipeline generate: error: --out s3://{BUCKET}/nodelete?endpoint_override=")
+    assert "cannot write shards (AWS Error ACCESS_DENIED during DeleteObject operation" in err
+    assert "internal error" not in err and err.count("\n") == 1
+
+
+SECRETS = ["wJal/rXUtnFEMI/K7MDENG", "wJal#rXUtnFEMI", "wJal%2FrXUtnFEMI", "wJal?rXUtnFEMI"]
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_a_secret_in_the_uri_never_reaches_output_errors_or_dagster(secret: str, capsys: pytest.CaptureFixture,
+                                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from synth_pipeline.defs.resources import PipelineStorage
+    from synth_pipeline.defs.scaleout.jobs import build_scale_out_job
+
+    uri = f"s3://AKIAEXAMPLE:{secret}@{BUCKET}/p?region=us-east-1"
+    fragments = ["AKIAEXAMPLE", "rXUtnFEMI"]
+    shown = shard_store.display(uri)
+    assert not any(f in shown for f in fragments)
+    for call in (lambda: shard_store.refuse_credentials(uri, "shard_store"), lambda: shard_store.ShardStore(uri),
+                 lambda: shard_store.read_bytes(uri)):
+        with pytest.raises(SynthError, match="the URI carries credentials") as refused:
+            call()
+        assert not any(f in str(refused.value) for f in fragments)
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--out", uri, "--seed", "1", "--messages", "2000"]) == 2
+    assert main(["load", "--shards", uri, "--target-url", "postgresql://u@127.0.0.1:1/x", "--schema", "synth_x"]) == 2
+    captured = capsys.readouterr()
+    assert not any(f in captured.out + captured.err for f in fragments)
+    assert captured.err.count("the URI carries credentials") == 2 and "internal error" not in captured.err
+    assert list(tmp_path.iterdir()) == []  # nothing created locally
+
+    monkeypatch.setenv("SYNTH_SHARD_STORE", uri)
+    with pytest.raises(SynthError) as refused:
+        PipelineStorage(root=str(tmp_path / "storage")).shards_location("g")
+    assert not any(f in str(refused.value) for f in fragments)
+    monkeypatch.delenv("SYNTH_SHARD_STORE")
+
+    config = {"resources": {"shard_set": {"config": {"messages": 2_000, "shard_store": uri}}}}
+    result = build_scale_out_job(1).execute_in_process(run_config=config, raise_on_error=False)
+    assert not result.success
+    description = result.failure_data_for_node("generate_users").user_failure_data.description
+    assert "the URI carries credentials" in description
+    for event in result.all_events:  # messages, failure data, metadata of every event
+        text = repr(event.message) + repr(event.event_specific_data)
+        assert not any(f in text for f in fragments), event.event_type_value
+
+
+def test_pyarrow_errors_are_wrapped_without_echoing_the_uri() -> None:
+    with pytest.raises(SynthError) as refused:
+        shard_store.ShardStore("s3://bucket/p?region=us-east-1&no_such_option=1", "--out")
+    assert str(refused.value).startswith("--out s3://bucket/p?region=us-east-1&no_such_option=1: cannot open the shard store: ")
+    echoed = ValueError("Cannot parse URI: 's3://AKIAEXAMPLE:wJal/rXUtnFEMI@bucket/p' due to syntax error")
+    assert shard_store.reason(echoed) == "Cannot parse URI: 's3://bucket/p' due to syntax error"
+
+
+@pytest.mark.parametrize("location, problem", [
+    ("s3://bucket/p q", "space or control character"),
+    ("s3:/bucket/p", "no bucket; write s3://bucket/prefix"),
+    ("s3:///p", "no bucket"),
+    ("file://shards", "a file URI needs an absolute path"),
+    ("file:relative/dir", "a file URI needs an absolute path"),
+    ("ftp://host/p", "unknown scheme 'ftp:'"),
+    ("c:shards", "unknown scheme 'c:'"),
+    ("s3://bucket/p#x", "percent-encode it (%23)"),
+    ("s3://bu%63ket/p", "not a valid bucket name"),
+])
+def test_malformed_locations_are_refused_in_one_line(location: str, problem: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "manifest.json").write_text("{}")  # file://shards once resolved to '.', and deleted this
+    for call in (lambda: shard_store.ShardStore(location, "--out"), lambda: shard_store.check_location(location, "--out")):
+        with pytest.raises(SynthError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+            call()
+    assert main(["generate", "--out", location, "--seed", "1", "--messages", "2000", "--shards", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("synth-pipeline generate: error: --out ") and problem in err and err.count("\n") == 1
+    with pytest.raises(SynthError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        generate(REFERENCE_SPEC, location, seed=1, band=_sizes(), n_shards=1, progress=None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]  # no './s3:/bucket/p', nothing deleted
+
+
+def test_file_uris_are_absolute_and_percent_decoded(tmp_path: Path) -> None:
+    target = tmp_path / "a b"
+    uri = "file://" + str(target).replace(" ", "%20")
+    assert shard_store.join(uri, "g") == target / "g" and shard_store.ShardStore(uri).local == target
+    result = generate(REFERENCE_SPEC, uri, seed=1, band=resolve_sizes(load_spec(REFERENCE_SPEC), messages=2_000)[1],
+                      n_shards=1, progress=None)
+    assert result.out_dir == target and (target / "manifest.json").exists()
+    assert not (tmp_path / "a%20b").exists()
+
+
+def test_the_demo_names_the_run_record_beside_an_object_store() -> None:
+    from synth_pipeline.demo import _run_record
+
+    assert (_run_record("s3://b/p/gen?endpoint_override=h:9&scheme=http", "R1")
+            == "s3://b/p/gen/run_R1.json?endpoint_override=h%3A9&scheme=http")
+    assert _run_record("/tmp/shards/gen", "R1") == "/tmp/shards/gen/run_R1.json"
 
 
 def test_cli_generate_and_load_with_s3_uris(s3: dict, local_set: Path, pg_dsn: str, capsys: pytest.CaptureFixture) -> None:
@@ -156,7 +394,9 @@ def test_display_never_shows_credentials_and_config_refuses_them() -> None:
     uri = "s3://AKIAX:verysecret@bucket/p?access_key=AKIAX&secret_key=verysecret&session_token=t0k&endpoint_override=h:9&scheme=http"
     shown = shard_store.display(uri)
     assert shown == "s3://bucket/p?endpoint_override=h%3A9&scheme=http"
-    assert "secret" not in shard_store.display(shard_store.join(uri, "gen", "manifest.json"))
+    with pytest.raises(SynthError, match="carries credentials") as joined:  # join never launders a refused URI
+        shard_store.join(uri, "gen", "manifest.json")
+    assert "secret" not in str(joined.value)
     assert shard_store.join("s3://b/p?scheme=http", "g", "manifest.json") == "s3://b/p/g/manifest.json?scheme=http"
     assert shard_store.parent("s3://b/p/g/manifest.json?scheme=http") == "s3://b/p/g?scheme=http"
     assert shard_store.join("/tmp/x", "g") == Path("/tmp/x/g") and shard_store.join("file:///tmp/x", "g") == Path("/tmp/x/g")

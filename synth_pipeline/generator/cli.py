@@ -40,9 +40,10 @@ def _generate(args: argparse.Namespace) -> int:
     from synth_pipeline.generator.bands import resolve_sizes
     from synth_pipeline.generator.plan import load_spec, plan_generation
     from synth_pipeline.generator.run import generate_plan
-    from synth_pipeline.infra.shard_store import display
+    from synth_pipeline.infra.shard_store import check_location, display
     from synth_pipeline.paths import REFERENCE_SPEC
 
+    check_location(args.out, "--out")  # credentials, unknown schemes, malformed URIs: refused before any work
     if args.band is not None and (args.users is not None or args.conversations is not None):
         raise SynthError("--users and --conversations go with --messages, not with --band")
     spec = load_spec(args.spec or REFERENCE_SPEC)

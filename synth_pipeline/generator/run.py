@@ -41,7 +41,7 @@ from synth_pipeline.generator.plan import GENERATOR_VERSION, GenerationPlan, pla
 from synth_pipeline.generator.tables import build_partition, iter_partition
 from synth_pipeline.generator.timeline import iso
 from synth_pipeline.generator.validate import validate_partition
-from synth_pipeline.infra.shard_store import Location, ShardStore, open_store
+from synth_pipeline.infra.shard_store import Location, ShardStore, open_store, reason
 from synth_pipeline.schema.arrow import TIMESTAMP
 from synth_pipeline.schema.logical import TABLE_ORDER
 
@@ -115,10 +115,14 @@ def _record(plan: GenerationPlan, store: ShardStore, name: str, files: list[Shar
 
 def write_partition(plan: GenerationPlan, name: str, tables: dict[str, pa.Table], out_dir: Location | ShardStore) -> list[ShardFile]:
     out = open_store(out_dir)
-    _forget_manifest(out)
-    out.delete(f"{name}/{RECORD_NAME}")
-    files = [write_table(out, name, t, tables[t]) for t in TABLE_ORDER if t in tables]
-    _record(plan, out, name, files)
+    try:
+        _forget_manifest(out)
+        out.delete(f"{name}/{RECORD_NAME}")
+        files = [write_table(out, name, t, tables[t]) for t in TABLE_ORDER if t in tables]
+        _record(plan, out, name, files)
+    except OSError as exc:  # disk full, permissions, S3 AccessDenied: one line, the location without credentials
+        raise SynthError(f"{out.display()}: cannot write partition {name} ({exc.strerror or reason(exc)}); "
+                         "free space, fix access or choose another shard store") from None
     return files
 
 
@@ -148,6 +152,14 @@ def write_manifest(plan: GenerationPlan, out_dir: Location | ShardStore) -> Path
     """Assemble `DIR/manifest.json` from the partition records; refuse if any is missing or stale.
     Returns the manifest's location (a Path for a local directory, else its URI)."""
     out = open_store(out_dir)
+    try:
+        return _write_manifest(plan, out)
+    except OSError as exc:
+        raise SynthError(f"{out.display()}: cannot write {MANIFEST_NAME} ({exc.strerror or reason(exc)}); "
+                         "fix access to the shard store and retry") from None
+
+
+def _write_manifest(plan: GenerationPlan, out: ShardStore) -> Path | str:
     partitions: list[Partition] = []
     missing, stale = [], []
     for name in plan.names:
@@ -232,7 +244,7 @@ def generate_plan(plan: GenerationPlan, out_dir: Location | ShardStore, *, only:
                   progress: ProgressFn | None = stderr_progress, validate: bool = True, workers: int = 2) -> GenerationResult:
     """Build the partitions of `plan` (all, or `only` those; `manifest` = write the manifest),
     streaming; write the manifest when every partition was built here or `manifest` is asked for."""
-    out = open_store(out_dir)
+    out = open_store(out_dir, "--out")
     started = time.perf_counter()
     wanted = list(only) if only is not None else [*plan.names, MANIFEST_PSEUDO_PARTITION]
     unknown = [n for n in wanted if n not in plan.names and n != MANIFEST_PSEUDO_PARTITION]
@@ -243,10 +255,10 @@ def generate_plan(plan: GenerationPlan, out_dir: Location | ShardStore, *, only:
         out.ensure_root()
     except OSError as exc:
         raise SynthError(f"--out {out.display()}: cannot create the shard directory ({exc.strerror}); choose a writable directory") from None
-    if names:
-        _forget_manifest(out)
     files: dict[str, list[ShardFile]] = {}
     try:
+        if names:
+            _forget_manifest(out)  # S3 DeleteObject denied: the one-line error below, not an internal error
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="shard-writer") as pool:
             flight: _InFlight | None = None
             for name in names:
@@ -258,10 +270,10 @@ def generate_plan(plan: GenerationPlan, out_dir: Location | ShardStore, *, only:
                 flight = _InFlight(name, begun, futures)
             if flight is not None:
                 files[flight.name] = _finish(plan, out, flight, progress)
-        manifest_path = write_manifest(plan, out) if MANIFEST_PSEUDO_PARTITION in wanted else None
+        manifest_path = _write_manifest(plan, out) if MANIFEST_PSEUDO_PARTITION in wanted else None
     except OSError as exc:  # disk full, permissions, no bucket: the directory is left without manifest.json (incomplete)
-        reason = exc.strerror or " ".join(str(exc).split())[:200]
-        raise SynthError(f"--out {out.display()}: cannot write shards ({reason}); free space or choose another directory") from None
+        raise SynthError(f"--out {out.display()}: cannot write shards ({exc.strerror or reason(exc)}); "
+                         "free space or choose another directory") from None
     return GenerationResult(out_dir=out.root, plan=plan, files=files, manifest_path=manifest_path, seconds=time.perf_counter() - started)
 
 

@@ -4,18 +4,20 @@ Order of work (docs/perf-database.md):
 1. refusals before anything is written: schema name, production source, target rule
    (safety.py), a schema holding tables the loader did not create or another shard set;
 2. the schema's advisory lock (one loader per schema; a killed loader's lock dies with it);
-3. sha256, size and Parquet schema of every partition still to load (shards.py);
+3. every file of the partitions still to load: locally existence, size, sha256 and Parquet schema,
+   on an object store existence and size (shards.py `verify_partitions`);
 4. a RUNNING row in synth_meta.load_runs and `run_<id>.json` beside the shards;
 5. the tables, without keys or indexes (schema/ddl.py `create_table_statement`), then per
-   partition (users first) ONE transaction: binary COPY of each file (copy_binary.py) and the
-   partition's row in synth_meta.shard_ledger. `jobs` connections load partitions side by side.
+   partition (users first) ONE transaction: each file read once into memory, its size, sha256 and
+   Parquet schema checked on those bytes (shards.py `read_verified`; a mismatch rolls the partition
+   back), their binary COPY (copy_binary.py), and the partition's row in synth_meta.shard_ledger. `jobs` connections load partitions side by side.
    A kill loses at most the partitions in flight;
 6. primary keys, uniques, the chat indexes, ANALYZE, then foreign keys (constraints.py);
 7. grants for the environment's app and read-only roles; the run COMPLETED (or FAILED with
    its error), the local load registry and the audit log updated.
 A re-run skips partitions in the ledger; a re-run of a complete load changes nothing.
 The shard directory is local or a shard-store URI (`s3://bucket/prefix`, infra/shard_store.py):
-checksums, Parquet reads and `run_<id>.json` go through the same store.
+reads and `run_<id>.json` go through the shard set's one store (one filesystem object).
 """
 
 from __future__ import annotations
@@ -32,17 +34,18 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyarrow as pa
 from psycopg import sql
 from psycopg.copy import LibpqWriter
 
 from synth_pipeline.errors import SynthError
 from synth_pipeline.infra.dsn import connect, redact_dsn
-from synth_pipeline.infra.shard_store import Location, parquet_source
+from synth_pipeline.infra.shard_store import Location
 from synth_pipeline.loader import audit, constraints, meta, registry
 from synth_pipeline.loader.lanes import bulk_session, run_lanes
 from synth_pipeline.loader.copy_binary import COPY_SIGNATURE, COPY_TRAILER, DEFAULT_BATCH_ROWS, BatchStream, CopyColumn, copy_order
 from synth_pipeline.loader.safety import check_target, refuse_source, validate_schema_name
-from synth_pipeline.loader.shards import ShardSet, files_in_load_order, read_shard_set, verify_partitions
+from synth_pipeline.loader.shards import ShardSet, files_in_load_order, read_shard_set, read_verified, verify_partitions
 from synth_pipeline.schema.ddl import create_table_statement
 from synth_pipeline.schema.logical import TABLE_ORDER, table as logical_table
 from synth_pipeline.schema.mapping import Mapping, load_mapping
@@ -181,9 +184,10 @@ def copy_statement(schema: str, mapping: Mapping, logical: str, columns: list[Co
     )
 
 
-def copy_parquet(conn: psycopg.Connection, path: Location, schema: str, mapping: Mapping, logical: str, *,
-                 batch_rows: int | None = None) -> int:
-    """Stream one Parquet file (a local path or a shard-store URI) into its table with binary COPY; returns the rows copied."""
+def copy_parquet(conn: psycopg.Connection, source: bytes | pa.Buffer | str | Path, schema: str, mapping: Mapping,
+                 logical: str, *, batch_rows: int | None = None) -> int:
+    """Stream one Parquet file into its table with binary COPY; returns the rows copied. `source`: the
+    file's bytes (as verified by shards.read_verified) or a local path."""
     columns = copy_columns(mapping, logical)
     batch_rows = batch_rows or int(os.environ.get(BATCH_ROWS_ENV) or DEFAULT_BATCH_ROWS)
     throttle_s = float(os.environ.get(THROTTLE_ENV) or 0)
@@ -192,7 +196,8 @@ def copy_parquet(conn: psycopg.Connection, path: Location, schema: str, mapping:
         writer = LibpqWriter(cur, flush_threshold=0) if throttle_s else None
         with cur.copy(copy_statement(schema, mapping, logical, columns), writer=writer) as copy:
             copy.write(COPY_SIGNATURE)
-            with parquet_source(path) as source, BatchStream(source, columns, batch_rows=batch_rows) as stream:
+            parquet = pa.BufferReader(source) if isinstance(source, (bytes, pa.Buffer)) else str(source)
+            with BatchStream(parquet, columns, batch_rows=batch_rows) as stream:
                 for _rows, payload in stream:
                     copy.write(payload)
                     if throttle_s:
@@ -321,7 +326,9 @@ class _Loader:
             for shard_file in files_in_load_order(partition):
                 if not self.mapping.has_table(shard_file.table):
                     continue  # the target schema has no such table (an optional table)
-                copied = copy_parquet(conn, self.shard_set.file_path(shard_file), self.schema, self.mapping, shard_file.table)
+                data = read_verified(self.shard_set, shard_file)  # read once; what is verified is what is loaded
+                copied = copy_parquet(conn, data, self.schema, self.mapping, shard_file.table)
+                del data
                 if copied != shard_file.rows:
                     raise SynthError(f"{shard_file.path}: COPY loaded {copied} rows, the manifest says {shard_file.rows}")
                 rows[shard_file.table] = copied
