@@ -111,25 +111,24 @@ WHERE t.typnamespace = n.oid
                   WHERE e.oid = t.typelem AND e.typarray = t.oid AND c.relkind <> 'c')
 UNION ALL
 SELECT 'operator ' || o.oid::regoperator::text FROM pg_operator o WHERE o.oprnamespace = n.oid
-UNION ALL
-SELECT 'collation ' || quote_ident(l.collname) FROM pg_collation l WHERE l.collnamespace = n.oid
-UNION ALL
-SELECT 'operator class ' || quote_ident(oc.opcname) FROM pg_opclass oc WHERE oc.opcnamespace = n.oid
-UNION ALL
-SELECT 'operator family ' || quote_ident(f.opfname) FROM pg_opfamily f WHERE f.opfnamespace = n.oid
-UNION ALL
-SELECT 'conversion ' || quote_ident(cv.conname) FROM pg_conversion cv WHERE cv.connamespace = n.oid
-UNION ALL
-SELECT 'statistics ' || quote_ident(st.stxname) FROM pg_statistic_ext st WHERE st.stxnamespace = n.oid
-UNION ALL
-SELECT 'text search configuration ' || quote_ident(tc.cfgname) FROM pg_ts_config tc WHERE tc.cfgnamespace = n.oid
-UNION ALL
-SELECT 'text search dictionary ' || quote_ident(td.dictname) FROM pg_ts_dict td WHERE td.dictnamespace = n.oid
-UNION ALL
-SELECT 'text search parser ' || quote_ident(tp.prsname) FROM pg_ts_parser tp WHERE tp.prsnamespace = n.oid
-UNION ALL
-SELECT 'text search template ' || quote_ident(tt.tmplname) FROM pg_ts_template tt WHERE tt.tmplnamespace = n.oid
 """
+# Catalogs whose objects are named by one column and belong to a schema by another:
+# (what, catalog, name column, namespace column).
+_NAMED_CATALOGS = [
+    ("collation", "pg_collation", "collname", "collnamespace"),
+    ("operator class", "pg_opclass", "opcname", "opcnamespace"),
+    ("operator family", "pg_opfamily", "opfname", "opfnamespace"),
+    ("conversion", "pg_conversion", "conname", "connamespace"),
+    ("statistics", "pg_statistic_ext", "stxname", "stxnamespace"),
+    ("text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"),
+    ("text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"),
+    ("text search parser", "pg_ts_parser", "prsname", "prsnamespace"),
+    ("text search template", "pg_ts_template", "tmplname", "tmplnamespace"),
+]
+_FOREIGN_OBJECTS += "".join(
+    f"UNION ALL\nSELECT '{what} ' || quote_ident(x.{name}) FROM {catalog} x WHERE x.{namespace} = n.oid\n"
+    for what, catalog, name, namespace in _NAMED_CATALOGS
+)
 
 
 def schema_foreign_objects(conn: psycopg.Connection, schema: str) -> list[str]:
