@@ -9,7 +9,7 @@ The core API (no Dagster here):
 """
 
 from synth_pipeline.generator.bands import BANDS, MESSAGES_PER_SHARD, default_shard_count, resolve_sizes
-from synth_pipeline.generator.plan import GenerationPlan, load_spec, plan_generation, shard_name
+from synth_pipeline.generator.plan import GenerationPlan, load_spec, plan_for, plan_generation, shard_name
 from synth_pipeline.generator.run import (
     GenerationResult,
     generate,
@@ -21,6 +21,6 @@ from synth_pipeline.generator.run import (
 
 __all__ = [
     "BANDS", "MESSAGES_PER_SHARD", "GenerationPlan", "GenerationResult", "default_shard_count", "generate",
-    "generate_partition", "generate_plan", "generation_id", "load_spec", "plan_generation", "resolve_sizes",
+    "generate_partition", "generate_plan", "generation_id", "load_spec", "plan_for", "plan_generation", "resolve_sizes",
     "shard_name", "write_manifest",
 ]

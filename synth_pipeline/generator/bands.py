@@ -18,6 +18,13 @@ BANDS: dict[str, Sizes] = {
 MESSAGES_PER_SHARD = 1_000_000
 
 
+def band_sizes(band: str, alternative: str = "") -> Sizes:
+    """The sizes of a named band; `alternative` ends the error (what else the caller accepts)."""
+    if band not in BANDS:
+        raise SynthError(f"unknown band {band!r}; choose one of {', '.join(BANDS)}{alternative}")
+    return BANDS[band]
+
+
 def resolve_sizes(
     spec: DistributionSpec,
     band: str | None = None,
@@ -31,9 +38,7 @@ def resolve_sizes(
     if band is not None:
         if messages is not None or users is not None or conversations is not None:
             raise SynthError("give either --band or --messages [--users --conversations], not both")
-        if band not in BANDS:
-            raise SynthError(f"unknown band {band!r}; choose one of {', '.join(BANDS)} or give --messages N")
-        return band, BANDS[band]
+        return band, band_sizes(band, " or give --messages N")
     if messages is None:
         raise SynthError("give --band dev|staging|perf or --messages N")
     if messages < 1:

@@ -37,8 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from synth_pipeline.errors import SynthError
-    from synth_pipeline.generator.bands import resolve_sizes
-    from synth_pipeline.generator.plan import load_spec, plan_generation
+    from synth_pipeline.generator.plan import plan_for
     from synth_pipeline.generator.run import generate_plan
     from synth_pipeline.infra.shard_store import check_location, display
     from synth_pipeline.paths import REFERENCE_SPEC
@@ -46,9 +45,8 @@ def _generate(args: argparse.Namespace) -> int:
     check_location(args.out, "--out")  # credentials, unknown schemes, malformed URIs: refused before any work
     if args.band is not None and (args.users is not None or args.conversations is not None):
         raise SynthError("--users and --conversations go with --messages, not with --band")
-    spec = load_spec(args.spec or REFERENCE_SPEC)
-    band, sizes = resolve_sizes(spec, args.band, messages=args.messages, users=args.users, conversations=args.conversations)
-    plan = plan_generation(spec, band if band != "custom" else sizes, args.seed, args.shards)
+    plan = plan_for(args.spec or REFERENCE_SPEC, args.band, args.seed, args.shards,
+                    messages=args.messages or 0, users=args.users or 0, conversations=args.conversations or 0)
     result = generate_plan(plan, args.out, only=args.only)
     messages = sum(f.rows for files in result.files.values() for f in files if f.table == "messages")
     built = f"{len(result.files)} partitions, {result.rows:,} rows ({messages:,} messages) in {result.seconds:.2f} s"

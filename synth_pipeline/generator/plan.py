@@ -31,7 +31,7 @@ from synth_pipeline.contracts.distribution_spec import DistributionSpec, Fitted
 from synth_pipeline.contracts.shard_manifest import IdRange, Sizes
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import canonical_json
-from synth_pipeline.generator.bands import BANDS, default_shard_count
+from synth_pipeline.generator.bands import band_sizes, default_shard_count, resolve_sizes
 from synth_pipeline.generator.timeline import HourOfWeekClock, Window, solve_idle_cut
 from synth_pipeline.schema.logical import ATTACHMENT_KINDS, CONVERSATION_KINDS, DEVICES
 
@@ -488,9 +488,7 @@ def plan_generation(
     if not isinstance(spec, DistributionSpec):
         spec = load_spec(spec)
     if isinstance(band_or_sizes, str):
-        if band_or_sizes not in BANDS:
-            raise SynthError(f"unknown band {band_or_sizes!r}; choose one of {', '.join(BANDS)}")
-        band, sizes = band_or_sizes, BANDS[band_or_sizes]
+        band, sizes = band_or_sizes, band_sizes(band_or_sizes)
     else:
         band, sizes = "custom", band_or_sizes
     if seed < 0:
@@ -551,3 +549,15 @@ def plan_generation(
         message_bounds=message_bounds, attachment_bounds=attachment_bounds, attachments_cap=cap,
         idle_cut=idle_cut, read_count_cdf=read_count_cdf,
     )
+
+
+def plan_for(spec_path: str | Path, band: str | None, seed: int, n_shards: int | None,
+             messages: int = 0, users: int = 0, conversations: int = 0) -> GenerationPlan:
+    """The plan for a spec file and a size: `band` (dev | staging | perf), or `messages` > 0
+    with `users`/`conversations` (0: from the spec's ratios), as the CLI and the Dagster
+    definitions give them."""
+    spec = load_spec(spec_path)
+    band, sizes = resolve_sizes(spec, None if messages > 0 else band, messages=messages or None,
+                                users=(users or None) if messages > 0 else None,
+                                conversations=(conversations or None) if messages > 0 else None)
+    return plan_generation(spec, sizes if band == "custom" else band, seed, n_shards)

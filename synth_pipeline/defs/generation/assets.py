@@ -43,7 +43,32 @@ def shard_count_from_env() -> int:
 
 
 N_SHARDS = shard_count_from_env()
-shard_partitions = dg.StaticPartitionsDefinition(["users", *(f"shard-{k:05d}" for k in range(N_SHARDS))])
+
+
+def partition_keys(n_shards: int) -> list[str]:
+    """`users`, `shard-00000` .. `shard-{K-1}` (generator.shard_name, without importing numpy here)."""
+    return ["users", *(f"shard-{k:05d}" for k in range(n_shards))]
+
+
+def manifest_metadata(path) -> dict:  # path: Path | str, a manifest.json in a shard store
+    """Output metadata describing a written shard manifest."""
+    from synth_pipeline.contracts.shard_manifest import ShardManifest
+    from synth_pipeline.infra.shard_store import display, read_bytes
+
+    manifest = ShardManifest.model_validate_json(read_bytes(path))
+    return {
+        "path": dg.MetadataValue.path(display(path)),
+        "table_rows": dg.MetadataValue.json(manifest.table_rows),
+        "partitions": dg.MetadataValue.int(len(manifest.partitions)),
+        "spec_sha256": dg.MetadataValue.text(manifest.spec_sha256),
+        "seed": dg.MetadataValue.int(manifest.seed),
+        "band": dg.MetadataValue.text(manifest.band),
+        "n_shards": dg.MetadataValue.int(manifest.n_shards),
+        "absent_tables": dg.MetadataValue.json(manifest.absent_tables),
+    }
+
+
+shard_partitions = dg.StaticPartitionsDefinition(partition_keys(N_SHARDS))
 
 
 class GenerationConfig(dg.Config):
@@ -58,13 +83,10 @@ class GenerationConfig(dg.Config):
 
 
 def _plan(spec_path: str, config: GenerationConfig):  # -> GenerationPlan (imported lazily)
-    from synth_pipeline.generator import load_spec, plan_generation, resolve_sizes
+    from synth_pipeline.generator import plan_for
 
-    spec = load_spec(spec_path)
-    if config.messages > 0:
-        _, sizes = resolve_sizes(spec, messages=config.messages, users=config.users or None, conversations=config.conversations or None)
-        return plan_generation(spec, sizes, config.seed, N_SHARDS)
-    return plan_generation(spec, config.band, config.seed, N_SHARDS)
+    return plan_for(spec_path, config.band, config.seed, N_SHARDS,
+                    messages=config.messages, users=config.users, conversations=config.conversations)
 
 
 @dg.asset(
@@ -124,10 +146,9 @@ def synthetic_shards(
     "(row counts and sha256 per file, id ranges, spec hash, seed, band). Value: the manifest's path.",
 )
 def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str, dict]) -> dg.Output[str]:
-    from synth_pipeline.contracts.shard_manifest import ShardManifest
     from synth_pipeline.errors import SynthError
     from synth_pipeline.generator import write_manifest
-    from synth_pipeline.infra.shard_store import display, read_bytes
+    from synth_pipeline.infra.shard_store import display
 
     started = time.perf_counter()
     generations = {(v["shard_dir"], v["spec_path"], repr(sorted(v["generation"].items()))) for v in synthetic_shards.values()}
@@ -141,15 +162,8 @@ def shard_manifest(context: dg.AssetExecutionContext, synthetic_shards: dict[str
     if plan.generation_key() != value["generation"]:
         raise SynthError(f"spec {value['spec_path']} changed since the shards were generated; rematerialize synthetic_shards")
     path = write_manifest(plan, value["shard_dir"])
-    manifest = ShardManifest.model_validate_json(read_bytes(path))
     context.log.info(f"wrote {display(path)}")
     return dg.Output(str(path), metadata={
-        "path": dg.MetadataValue.path(display(path)),
-        "table_rows": dg.MetadataValue.json(manifest.table_rows),
-        "partitions": dg.MetadataValue.int(len(manifest.partitions)),
-        "spec_sha256": dg.MetadataValue.text(manifest.spec_sha256),
-        "seed": dg.MetadataValue.int(manifest.seed),
-        "band": dg.MetadataValue.text(manifest.band),
-        "absent_tables": dg.MetadataValue.json(manifest.absent_tables),
+        **manifest_metadata(path),
         "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
     })

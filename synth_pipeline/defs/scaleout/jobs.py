@@ -3,8 +3,8 @@
     generate_users, generate_shard_00000, ..., generate_shard_{K-1}   (independent steps)
         └─> write_shard_manifest (fan-in) ──> load_shard_set
 
-Each op is a thin shell over core calls (`plan_generation` + `generate_partition`,
-`plan_generation` + `write_manifest`, `load_shards`); each partition is its own execution step,
+Each op is a thin shell over core calls (`plan_for` + `generate_partition`,
+`plan_for` + `write_manifest`, `load_shards`); each partition is its own execution step,
 so any executor that runs steps in other processes or machines (dagster-dask, dagster-k8s,
 dagster-celery) spreads the generation. A distributed executor needs an IO manager and a shard
 store every step can reach: a shared mount or an object-store URI such as `s3://bucket/prefix`
@@ -31,7 +31,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dask import dask_executor
 
-from synth_pipeline.defs.generation.assets import N_SHARDS
+from synth_pipeline.defs.generation.assets import N_SHARDS, manifest_metadata, partition_keys
 from synth_pipeline.defs.loading.resources import PerfTarget
 from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.errors import SynthError
@@ -55,22 +55,16 @@ class ShardSet(dg.ConfigurableResource):
     shard_store: str = ""
 
     def plan(self, n_shards: int):  # -> GenerationPlan (imported lazily: definitions load without numpy)
-        from synth_pipeline.generator import load_spec, plan_generation, resolve_sizes
+        from synth_pipeline.generator import plan_for
 
-        spec = load_spec(self.spec_path)
-        band, sizes = resolve_sizes(spec, None if self.messages > 0 else self.band, messages=self.messages or None)
-        return plan_generation(spec, sizes if band == "custom" else band, self.seed, n_shards)
+        return plan_for(self.spec_path, self.band, self.seed, n_shards, messages=self.messages)
 
     def directory(self, plan, storage: PipelineStorage) -> Path | str:
         """<shard store>/<generation id>: shard sets of different generations never mix.
         A Path for a local store, else the URI (infra/shard_store.py)."""
         from synth_pipeline.generator import generation_id
-        from synth_pipeline.infra.shard_store import join, refuse_credentials
 
-        if not self.shard_store:
-            return storage.shards_location(generation_id(plan))
-        refuse_credentials(self.shard_store, "shard_store")
-        return join(self.shard_store, generation_id(plan))
+        return storage.shards_location(generation_id(plan), store=self.shard_store)
 
 
 class LoadShardSetConfig(dg.Config):
@@ -135,21 +129,16 @@ def generate_partition(context: dg.OpExecutionContext, shard_set: ShardSet, stor
        "or one of another generation).")
 def write_shard_manifest(context: dg.OpExecutionContext, shard_set: ShardSet, storage: PipelineStorage,
                          partitions: list[dict]) -> dg.Output[str]:
-    from synth_pipeline.contracts.shard_manifest import ShardManifest
     from synth_pipeline.generator import write_manifest
-    from synth_pipeline.infra.shard_store import display, read_bytes
+    from synth_pipeline.infra.shard_store import display
 
     with _as_failure():
         plan = shard_set.plan(_job_shards(context))
         path = write_manifest(plan, shard_set.directory(plan, storage))
-    manifest = ShardManifest.model_validate_json(read_bytes(path))
     workers = {p["partition"]: f"{p['host']}:{p['pid']}" for p in partitions}
     context.log.info(f"wrote {display(path)}: {len(partitions)} partitions built by {len(set(workers.values()))} processes")
     return dg.Output(str(path), metadata={
-        "path": dg.MetadataValue.path(display(path)),
-        "table_rows": dg.MetadataValue.json(manifest.table_rows),
-        "spec_sha256": manifest.spec_sha256, "seed": manifest.seed, "band": manifest.band,
-        "n_shards": manifest.n_shards,
+        **manifest_metadata(path),
         "workers": dg.MetadataValue.json(workers),
         "distinct_processes": len(set(workers.values())),
     })
@@ -192,7 +181,7 @@ def build_scale_out_job(n_shards: int = N_SHARDS, executor: str | dg.ExecutorDef
     processes or machines need an IO manager they all reach (FilesystemIOManager on a shared path,
     S3 for pods) and a `shard_store` they all reach (a shared mount or an s3:// URI)."""
     executor_def = EXECUTORS[executor] if isinstance(executor, str) else executor
-    partitions = ["users", *(f"shard-{k:05d}" for k in range(n_shards))]  # generator.shard_name, without importing it here
+    partitions = partition_keys(n_shards)
 
     def scale_out() -> None:
         built = [generate_partition.alias(_step_name(p))() for p in partitions]
