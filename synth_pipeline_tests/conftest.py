@@ -5,6 +5,10 @@
 - `pg_dsn` (module): a fresh database on that server for each test module, dropped afterwards.
 - `debian_pg` (session): Debian's PostgreSQL 15 with contrib (pg_stat_statements), run as the
   `postgres` system user; tests using it skip with the reason when it is not installed.
+- `isolated_state` / `isolated_state_module`: local state (load registry), secrets and audit log in
+  a temporary directory, no production source set; `isolate_state(patch, root)` does the same for
+  a given MonkeyPatch (import it from here when a fixture needs extra variables).
+- `provisioner`: provisions environments on a server and tears them all down afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import pytest
 
 from synth_pipeline.infra import embedded_pg
 from synth_pipeline.infra.debian_pg import DebianPostgres, start_debian_postgres, unavailable_reason
-from synth_pipeline_tests.pg import create_database, drop_database
+from synth_pipeline_tests.pg import create_database, database_exists, drop_database
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +64,51 @@ def debian_pg() -> Iterator[DebianPostgres]:
         yield server
     finally:
         server.stop()
+
+
+def isolate_state(patch: pytest.MonkeyPatch, root: Path) -> Path:
+    """Local state (load registry), secrets and audit log under `root`; no production source set."""
+    state = root / "state"
+    patch.setenv("SYNTH_STATE_DIR", str(state))
+    patch.setenv("SYNTH_SECRETS_DIR", str(root / "secrets"))
+    patch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
+    patch.delenv("SYNTH_SOURCE_URL", raising=False)
+    patch.delenv("SYNTH_ADMIN_URL", raising=False)
+    return root
+
+
+@pytest.fixture
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Local state, secrets and audit log in a temporary directory; no production source set."""
+    return isolate_state(monkeypatch, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def isolated_state_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`isolated_state` for a whole module (module-scoped fixtures that load)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield isolate_state(patch, tmp_path_factory.mktemp("isolated_state"))
+
+
+@pytest.fixture
+def provisioner(isolated_state: Path):
+    """provisioner(env, admin_dsn) -> ProvisionResult; every environment is torn down afterwards.
+
+    Skips when the server already holds that environment's database (never touch a real one).
+    """
+    from synth_pipeline.loader.provision import provision
+    from synth_pipeline.loader.safety import database_for_env
+    from synth_pipeline.loader.teardown import teardown_env
+
+    made: list[tuple[str, str]] = []
+
+    def _provision(env: str, admin_dsn: str, **kwargs):
+        if (env, admin_dsn) not in made:
+            if database_exists(admin_dsn, database_for_env(env)):
+                pytest.skip(f"the server already has {database_for_env(env)}; not touching it")
+            made.append((env, admin_dsn))
+        return provision(env, admin_dsn, **kwargs)
+
+    yield _provision
+    for env, admin_dsn in made:
+        teardown_env(env, env, admin_dsn)

@@ -159,33 +159,10 @@ def write_shard_set(root: Path, *, n_shards: int = 2, seed: int = 7, sizes: Fixt
     return write_partitions(root, partitions, seed=seed)
 
 
-# --- fixtures shared by the loader / lifecycle / audit test modules (import them by name) ---
+# --- fixtures shared by the loader / lifecycle test modules (import them by name); the
+# isolated-state fixtures and `provisioner` are in conftest.py, `database_exists` in pg.py ---
 
 import pytest  # noqa: E402
-
-
-def isolate_state(patch: pytest.MonkeyPatch, root: Path) -> Path:
-    """Local state (load registry), secrets and audit log under `root`; no production source set."""
-    state = root / "state"
-    patch.setenv("SYNTH_STATE_DIR", str(state))
-    patch.setenv("SYNTH_SECRETS_DIR", str(root / "secrets"))
-    patch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
-    patch.delenv("SYNTH_SOURCE_URL", raising=False)
-    patch.delenv("SYNTH_ADMIN_URL", raising=False)
-    return root
-
-
-@pytest.fixture
-def isolated_state(tmp_path, monkeypatch):
-    """Local state, secrets and audit log in a temporary directory; no production source set."""
-    return isolate_state(monkeypatch, tmp_path)
-
-
-@pytest.fixture(scope="module")
-def isolated_state_module(tmp_path_factory):
-    """`isolated_state` for a whole module (module-scoped fixtures that load)."""
-    with pytest.MonkeyPatch.context() as patch:
-        yield isolate_state(patch, tmp_path_factory.mktemp("isolated_state"))
 
 
 @pytest.fixture(scope="module")
@@ -194,37 +171,6 @@ def shard_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("shards")
     write_shard_set(root)
     return root
-
-
-def database_exists(admin_dsn: str, name: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", (name,)).fetchone()[0]
-
-
-@pytest.fixture
-def provisioner(isolated_state):
-    """provisioner(env, admin_dsn) -> ProvisionResult; every environment is torn down afterwards.
-
-    Skips when the server already holds that environment's database (never touch a real one).
-    """
-    from synth_pipeline.loader.provision import provision
-    from synth_pipeline.loader.safety import database_for_env
-    from synth_pipeline.loader.teardown import teardown_env
-
-    made: list[tuple[str, str]] = []
-
-    def _provision(env: str, admin_dsn: str, **kwargs):
-        if (env, admin_dsn) not in made:
-            if database_exists(admin_dsn, database_for_env(env)):
-                pytest.skip(f"the server already has {database_for_env(env)}; not touching it")
-            made.append((env, admin_dsn))
-        return provision(env, admin_dsn, **kwargs)
-
-    yield _provision
-    for env, admin_dsn in made:
-        teardown_env(env, env, admin_dsn)
 
 
 GENERATED_SIZES = {"users": 60, "conversations": 90, "messages": 12_000}

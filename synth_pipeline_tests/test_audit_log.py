@@ -10,7 +10,6 @@ import pytest
 
 from synth_pipeline.cli import main
 from synth_pipeline.loader import audit
-from synth_pipeline_tests.loader_fixtures import isolated_state  # noqa: F401
 
 
 @pytest.fixture

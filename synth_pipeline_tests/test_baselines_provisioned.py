@@ -12,7 +12,7 @@ import pytest
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.loader.secrets_store import read_env_file
 from synth_pipeline.reports.baselines import BaselineOptions, run_baselines
-from synth_pipeline_tests.loader_fixtures import generated_dir, isolated_state, provisioner  # noqa: F401 (fixtures)
+from synth_pipeline_tests.loader_fixtures import generated_dir  # noqa: F401 (fixture)
 
 ENV = "staging"
 

@@ -10,6 +10,7 @@ import pytest
 
 from synth_pipeline import __version__
 from synth_pipeline.cli import main
+from synth_pipeline_tests.conftest import isolate_state
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -63,8 +64,7 @@ LEAKY_URL = "postgresql://alice:50%off@127.0.0.1:1/nowhere"
 def test_malformed_url_is_a_one_line_input_error_without_the_password(argv, capsys, monkeypatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ANONYMIZATION_SALT", "cli-test-salt-0123456789")
-    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "secrets"))
-    monkeypatch.setenv("SYNTH_AUDIT_LOG", str(tmp_path / "audit.log"))
+    isolate_state(monkeypatch, tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "50%off" not in err

@@ -22,6 +22,7 @@ from synth_pipeline.sampler.core import sample_pack, write_pack
 from synth_pipeline.sampler.fake_production import build_fake_production
 from synth_pipeline.sampler.tokens import SALT_ENV, Salt
 from synth_pipeline.schema.mapping import load_mapping
+from synth_pipeline_tests.conftest import isolate_state
 from synth_pipeline_tests.baselines_fixtures import fill_chat_schema, register_as_loaded
 
 SALT = "dagster-fidelity-salt-0123456789"
@@ -62,8 +63,7 @@ def _materialize(databases, tmp_path, monkeypatch, schema, run_config=None, sele
     monkeypatch.setenv(PERF_URL_ENV, dsn)
     monkeypatch.delenv("SYNTH_PERF_ENV", raising=False)
     monkeypatch.setenv(SALT_ENV, SALT)
-    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "no-secrets"))
-    monkeypatch.delenv("SYNTH_SOURCE_URL", raising=False)
+    isolate_state(monkeypatch, tmp_path)
     validated_pack, calibrated_spec, loaded_schema = _upstream(pack, schema)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])

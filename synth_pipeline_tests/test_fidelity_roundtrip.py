@@ -16,14 +16,13 @@ import pytest
 from synth_pipeline.cli import main
 from synth_pipeline.reports.loaded import LoadedSchemaRef, fidelity_of_loaded_schema
 from synth_pipeline.sampler.tokens import SALT_ENV
-from synth_pipeline_tests.loader_fixtures import isolated_state_module  # noqa: F401 (fixture)
 
 OVERALL, PER_METRIC = 0.90, 0.80
 MESSAGES = 300_000
 
 
 @pytest.fixture(scope="module")
-def round_trip(pg_dsn, tmp_path_factory, monkeypatch_module, isolated_state_module):  # noqa: F811
+def round_trip(pg_dsn, tmp_path_factory, monkeypatch_module, isolated_state_module):
     # isolated_state_module: the load registry and audit log of this load stay out of the project's .synth/
     monkeypatch_module.setenv(SALT_ENV, "round-trip-salt-0123456789abcdef")
     work = tmp_path_factory.mktemp("round_trip")
@@ -71,7 +70,7 @@ def test_round_trip_every_metric(round_trip):
 
 
 @pytest.mark.slow
-def test_round_trip_load_stays_out_of_the_project_state(round_trip, isolated_state_module):  # noqa: F811
+def test_round_trip_load_stays_out_of_the_project_state(round_trip, isolated_state_module):
     from synth_pipeline.loader import registry
 
     assert registry.registry_path().is_relative_to(isolated_state_module)

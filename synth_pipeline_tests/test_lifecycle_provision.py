@@ -14,7 +14,7 @@ from psycopg import conninfo, sql
 from synth_pipeline.cli import main
 from synth_pipeline.loader import secrets_store
 from synth_pipeline.loader.load import load_shards
-from synth_pipeline_tests.loader_fixtures import isolated_state, provisioner, shard_dir  # noqa: F401
+from synth_pipeline_tests.loader_fixtures import shard_dir  # noqa: F401
 from synth_pipeline_tests.pg import create_database, drop_database
 
 DEV_ROLES = ("chat_perf_dev_owner", "chat_perf_dev_app", "chat_perf_dev_readonly")

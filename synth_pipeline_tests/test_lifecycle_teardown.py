@@ -14,10 +14,8 @@ from synth_pipeline.cli import main
 from synth_pipeline.loader import audit, registry, secrets_store
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.loader.provision import provision
-from synth_pipeline_tests.loader_fixtures import (  # noqa: F401
-    database_exists, isolated_state, provisioner, shard_dir,
-)
-from synth_pipeline_tests.pg import create_database, drop_database
+from synth_pipeline_tests.loader_fixtures import shard_dir  # noqa: F401
+from synth_pipeline_tests.pg import create_database, database_exists, drop_database
 
 
 def _server_inventory(admin_dsn: str) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ import psycopg
 from synth_pipeline.loader.load import BATCH_ROWS_ENV, THROTTLE_ENV, load_shards
 from synth_pipeline.loader.verify import verify_schema
 from synth_pipeline.paths import PROJECT_ROOT
-from synth_pipeline_tests.loader_fixtures import generate_small, isolated_state  # noqa: F401
+from synth_pipeline_tests.loader_fixtures import generate_small
 
 SCHEMA = "synth_crash"
 TIMEOUT_S = 60

@@ -17,7 +17,8 @@ from synth_pipeline.defs.loading.checks import loaded_schema_integrity
 from synth_pipeline.defs.loading.resources import PerfTarget
 from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
 from synth_pipeline.loader.load import load_shards
-from synth_pipeline_tests.loader_fixtures import database_exists, isolated_state, provisioner, shard_dir  # noqa: F401
+from synth_pipeline_tests.loader_fixtures import shard_dir  # noqa: F401
+from synth_pipeline_tests.pg import database_exists
 from synth_pipeline_tests.test_generator_dagster import setup  # noqa: F401  (calibrated_spec stand-in)
 
 GENERATION = {"seed": 3, "messages": 6_000, "users": 40, "conversations": 50}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from synth_pipeline.cli import main
-from synth_pipeline_tests.loader_fixtures import generated_dir, isolated_state  # noqa: F401
+from synth_pipeline_tests.loader_fixtures import generated_dir  # noqa: F401
 
 
 @pytest.mark.parametrize("mapping", ["reference", "prisma"])

@@ -16,7 +16,7 @@ from synth_pipeline.errors import SynthError
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.loader.verify import verify_schema
 from synth_pipeline.schema.mapping import load_mapping
-from synth_pipeline_tests.loader_fixtures import isolated_state, shard_dir, write_shard_set  # noqa: F401
+from synth_pipeline_tests.loader_fixtures import shard_dir, write_shard_set  # noqa: F401
 
 
 def _manifest_rows(root: Path) -> dict[str, int]:

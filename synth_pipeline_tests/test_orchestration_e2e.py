@@ -23,6 +23,7 @@ from synth_pipeline.defs.orchestration.schedules import quarterly_refresh_schedu
 from synth_pipeline.defs.orchestration.sensors import landing_sensor, shards_complete_sensor, spec_ready_sensor
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
 from synth_pipeline.defs.resources import LandingDirectory, PostgresDatabase
+from synth_pipeline_tests.conftest import isolate_state
 from synth_pipeline_tests.pg import create_database, drop_database
 from synth_pipeline_tests.sampler_fixtures import build_small
 
@@ -49,10 +50,7 @@ def perf_dsn(pg_admin_dsn: str):
 
 @pytest.fixture()
 def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, production, perf_dsn: str) -> Path:
-    state = tmp_path / "state"
-    monkeypatch.setenv("SYNTH_STATE_DIR", str(state))
-    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "secrets"))
-    monkeypatch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
+    state = isolate_state(monkeypatch, tmp_path) / "state"
     monkeypatch.setenv("ANONYMIZATION_SALT", SALT)
     monkeypatch.setenv("SYNTH_SOURCE_URL", production[0])
     monkeypatch.setenv("SYNTH_PERF_URL", perf_dsn)

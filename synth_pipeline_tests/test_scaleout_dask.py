@@ -22,6 +22,7 @@ from synth_pipeline.generator import generate, load_spec, resolve_sizes
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.schema.mapping import load_mapping
+from synth_pipeline_tests.conftest import isolate_state
 
 SEED = 11
 MESSAGES = 30_000
@@ -36,11 +37,9 @@ STEPS = ["generate_users", *(f"generate_shard_{k:05d}" for k in range(SHARDS))]
 def scaleout_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str) -> Path:
     """Set before the Dask workers start: spawned workers inherit this environment (the load
     step's DSN comes from SYNTH_PERF_URL, never from run config)."""
-    monkeypatch.setenv("SYNTH_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("SYNTH_SECRETS_DIR", str(tmp_path / "no-secrets"))
-    monkeypatch.setenv("SYNTH_AUDIT_LOG", str(tmp_path / "state" / "audit.log"))
+    isolate_state(monkeypatch, tmp_path)
     monkeypatch.setenv("SYNTH_PERF_URL", pg_dsn)
-    for name in ("SYNTH_PERF_ENV", "SYNTH_SOURCE_URL", "SYNTH_ENV"):
+    for name in ("SYNTH_PERF_ENV", "SYNTH_ENV"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
