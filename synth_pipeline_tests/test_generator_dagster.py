@@ -7,7 +7,6 @@ path, as the real asset's), so this module tests the generation stage alone.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -18,14 +17,14 @@ from synth_pipeline.defs.generation.assets import (
     N_SHARDS,
     SHARDS_ENV,
     shard_count_from_env,
-    shard_manifest,
     shard_partitions,
     synthetic_shards,
 )
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+from synth_pipeline.defs.partitions import pack_partitions
 from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.generator import generate, load_spec
 from synth_pipeline.paths import REFERENCE_SPEC
+from synth_pipeline_tests.generation_fixtures import materialize_manifest, materialize_shard, setup  # noqa: F401 (fixture)
 
 CONFIG = {"seed": 4, "messages": 20_000, "users": 40, "conversations": 60}
 
@@ -34,41 +33,18 @@ def _hashes(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture()
-def setup(tmp_path):
-    spec_path = tmp_path / "calibrated.json"
-    shutil.copy(REFERENCE_SPEC, spec_path)
-
-    @dg.asset(partitions_def=pack_partitions, name="calibrated_spec")
-    def calibrated_spec_stand_in() -> str:
-        return str(spec_path)
-
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
-    resources = {"storage": PipelineStorage(root=str(tmp_path / "storage"))}
-    assert dg.materialize([calibrated_spec_stand_in], instance=instance, partition_key="2026q1", resources=resources).success
-    return instance, resources, calibrated_spec_stand_in, spec_path
-
-
-def _shard(setup, key: str, config: dict) -> dg.ExecuteInProcessResult:
-    instance, resources, stand_in, _ = setup
-    return dg.materialize([synthetic_shards, stand_in], selection=[synthetic_shards], instance=instance, partition_key=key,
-                          resources=resources, run_config={"ops": {"synthetic_shards": {"config": config}}})
-
-
 def test_partitions_in_any_order_then_manifest_equal_the_cli(setup, tmp_path) -> None:
-    instance, resources, stand_in, spec_path = setup
+    spec_path = setup.spec_path
     keys = shard_partitions.get_partition_keys()
     assert keys == ["users", *(f"shard-{k:05d}" for k in range(N_SHARDS))]
     for key in reversed(keys):
-        result = _shard(setup, key, CONFIG)
+        result = materialize_shard(setup, key, CONFIG)
         assert result.success
         value = result.output_for_node("synthetic_shards")
         metadata = result.asset_materializations_for_node("synthetic_shards")[0].metadata
         assert metadata["spec_source"].value == "calibrated_spec[2026q1]"
     shard_dir = Path(value["shard_dir"])
-    manifest_result = dg.materialize([shard_manifest, synthetic_shards, stand_in], selection=[shard_manifest],
-                                     instance=instance, resources=resources)
+    manifest_result = materialize_manifest(setup)
     assert manifest_result.success
     manifest_path = Path(manifest_result.output_for_node("shard_manifest"))
     assert manifest_path == shard_dir / "manifest.json"
@@ -81,19 +57,17 @@ def test_partitions_in_any_order_then_manifest_equal_the_cli(setup, tmp_path) ->
 
 
 def test_manifest_refuses_partitions_of_different_generations(setup) -> None:
-    instance, resources, stand_in, _ = setup
     for key in shard_partitions.get_partition_keys():
-        assert _shard(setup, key, CONFIG).success
-    assert _shard(setup, "shard-00000", {**CONFIG, "seed": 5}).success  # lands in its own directory
-    result = dg.materialize([shard_manifest, synthetic_shards, stand_in], selection=[shard_manifest],
-                            instance=instance, resources=resources, raise_on_error=False)
+        assert materialize_shard(setup, key, CONFIG).success
+    assert materialize_shard(setup, "shard-00000", {**CONFIG, "seed": 5}).success  # lands in its own directory
+    result = materialize_manifest(setup, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "different generations" in failure.event_specific_data.error.to_string()
 
 
 def test_spec_path_config_overrides_the_calibrated_spec(setup) -> None:
-    result = _shard(setup, "users", {**CONFIG, "spec_path": str(REFERENCE_SPEC)})
+    result = materialize_shard(setup, "users", {**CONFIG, "spec_path": str(REFERENCE_SPEC)})
     assert result.success
     assert result.asset_materializations_for_node("synthetic_shards")[0].metadata["spec_source"].value == "run config spec_path"
 

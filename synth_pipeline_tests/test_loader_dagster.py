@@ -19,7 +19,7 @@ from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline_tests.loader_fixtures import shard_dir  # noqa: F401
 from synth_pipeline_tests.pg import database_exists
-from synth_pipeline_tests.test_generator_dagster import setup  # noqa: F401  (calibrated_spec stand-in)
+from synth_pipeline_tests.generation_fixtures import materialize_shard, setup  # noqa: F401  (calibrated_spec stand-in)
 
 GENERATION = {"seed": 3, "messages": 6_000, "users": 40, "conversations": 50}
 SOURCE_URL_VAR = "SYNTH_TEST_SOURCE_URL"  # the source_db resource's variable (SYNTH_SOURCE_URL in the code location)
@@ -44,12 +44,10 @@ def _check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
 
 
 def test_real_graph_from_shards_to_a_verified_schema(setup, resources: dict) -> None:
-    instance, generation_resources, calibrated_spec_stand_in, _ = setup  # the generator tests' stand-in spec
+    instance, generation_resources, calibrated_spec_stand_in, _ = setup  # generation_fixtures' stand-in spec
     resources = {**resources, **generation_resources}
     for key in shard_partitions.get_partition_keys():
-        assert dg.materialize([synthetic_shards, calibrated_spec_stand_in], selection=[synthetic_shards], instance=instance,
-                              partition_key=key, resources=resources,
-                              run_config={"ops": {"synthetic_shards": {"config": GENERATION}}}).success
+        assert materialize_shard(setup, key, GENERATION, resources=resources).success
     assets = [shard_manifest, synthetic_shards, calibrated_spec_stand_in, loaded_schema, loaded_schema_integrity]
     assert dg.materialize(assets, selection=[shard_manifest], instance=instance, resources=resources).success
     result = dg.materialize(assets, selection=["loaded_schema"], instance=instance, resources=resources,

@@ -436,28 +436,16 @@ def test_scale_out_job_with_an_s3_shard_store(s3: dict, local_set: Path, pg_dsn:
 
 def test_synthetic_shards_assets_write_to_the_storage_shard_store(s3: dict, tmp_path: Path) -> None:
     """`synthetic_shards` + `shard_manifest` with PipelineStorage(shard_store=s3://...): the same bytes as the core."""
-    import dagster as dg
-
-    from synth_pipeline.defs.generation.assets import N_SHARDS, shard_manifest, shard_partitions, synthetic_shards
-    from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+    from synth_pipeline.defs.generation.assets import N_SHARDS, shard_partitions
     from synth_pipeline.defs.resources import PipelineStorage
     from synth_pipeline.generator import generation_id, plan_generation
+    from synth_pipeline_tests.generation_fixtures import materialize_manifest, materialize_shard, stand_in_setup
 
-    @dg.asset(partitions_def=pack_partitions, name="calibrated_spec")
-    def calibrated_spec_stand_in() -> str:
-        return str(REFERENCE_SPEC)
-
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
     store = _uri(s3, "assets")
-    resources = {"storage": PipelineStorage(root=str(tmp_path / "storage"), shard_store=store)}
-    assert dg.materialize([calibrated_spec_stand_in], instance=instance, partition_key="2026q1", resources=resources).success
-    config = {"ops": {"synthetic_shards": {"config": {"seed": SEED, "messages": MESSAGES}}}}
+    setup = stand_in_setup(REFERENCE_SPEC, PipelineStorage(root=str(tmp_path / "storage"), shard_store=store))
     for key in shard_partitions.get_partition_keys():
-        assert dg.materialize([synthetic_shards, calibrated_spec_stand_in], selection=[synthetic_shards], instance=instance,
-                              partition_key=key, resources=resources, run_config=config).success
-    result = dg.materialize([shard_manifest, synthetic_shards, calibrated_spec_stand_in], selection=[shard_manifest],
-                            instance=instance, resources=resources)
+        assert materialize_shard(setup, key, {"seed": SEED, "messages": MESSAGES}).success
+    result = materialize_manifest(setup)
     assert result.success
     generation = generation_id(plan_generation(load_spec(REFERENCE_SPEC), _sizes(), SEED, N_SHARDS))
     assert result.output_for_node("shard_manifest") == shard_store.join(store, generation, "manifest.json")
