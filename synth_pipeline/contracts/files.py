@@ -25,15 +25,44 @@ def _json_path(parts) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
+# CPython's default limit for converting an integer literal (sys.get_int_max_str_digits). No count
+# has more than 19 digits; a longer literal is refused with a clear line, not an internal error.
+MAX_INTEGER_DIGITS = 4300
 
 
-def _finite_float(literal: str) -> float:
+class NumberNotAccepted(ValueError):
+    """Raised by the strict number hooks; `reason` names the rule broken, never the literal."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def reject_constant(name: str) -> float:
+    raise NumberNotAccepted(f"not valid JSON ({name} is not a JSON number)")
+
+
+def parse_int(literal: str) -> int:
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise NumberNotAccepted(f"an integer literal has {digits} digits (at most {MAX_INTEGER_DIGITS})")
+    try:
+        return int(literal)
+    except ValueError:  # an interpreter configured with a lower sys.set_int_max_str_digits
+        raise NumberNotAccepted(f"an integer literal has {digits} digits (more than this interpreter converts)") from None
+
+
+def parse_finite_float(literal: str) -> float:
     value = float(literal)
     if not math.isfinite(value):  # 1e999 would silently read as Infinity
-        raise ValueError("a number literal beyond the range of a double")
+        raise NumberNotAccepted("not valid JSON (a number literal beyond the range of a double, read as Infinity)")
     return value
+
+
+# The strict number hooks for json.loads: NaN, Infinity and -Infinity are refused (they are not
+# JSON), as are number literals that overflow to infinity and integer literals longer than
+# MAX_INTEGER_DIGITS. Each raises NumberNotAccepted.
+STRICT_NUMBERS = {"parse_constant": reject_constant, "parse_int": parse_int, "parse_float": parse_finite_float}
 
 
 def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
@@ -44,13 +73,14 @@ def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig, as the privacy gate reads it: a pack with a byte order mark is the same pack.
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise SynthError(f"{path}: cannot read the {what} ({exc.strerror or type(exc).__name__})") from None
     except UnicodeDecodeError:
         raise SynthError(f"{path}: the {what} is not UTF-8 text") from None
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        document = json.loads(text, **STRICT_NUMBERS)
     except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise SynthError(f"{path}: the {what} is not valid JSON{where}") from None

@@ -21,7 +21,6 @@ scanned too: the gate judges the bytes that leave production, not a parser's vie
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from typing import Any
 
 import jsonschema
 
+from synth_pipeline.contracts.files import MAX_INTEGER_DIGITS, STRICT_NUMBERS, NumberNotAccepted  # noqa: F401 - re-exported
 from synth_pipeline.contracts.metrics_pack import PACK_KIND
 from synth_pipeline.contracts.pack_manifest import MANIFEST_KIND
 from synth_pipeline.errors import SynthError
@@ -130,11 +130,6 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
-# CPython's default limit for converting an integer literal (sys.get_int_max_str_digits). No count
-# has more than 19 digits; a longer literal is refused with a clear line, not an internal error.
-MAX_INTEGER_DIGITS = 4300
-
-
 class UnreadableDocument(SynthError):
     """A file the gate cannot judge (exit 2): `file` and `reason`, never the file's content."""
 
@@ -142,31 +137,6 @@ class UnreadableDocument(SynthError):
         super().__init__(f"{file}: {reason}")
         self.file = file
         self.reason = " ".join(reason.split())
-
-
-class _NotAcceptedJson(Exception):
-    """Raised by the parse hooks; carries the reason (never the literal itself)."""
-
-
-def _reject_constant(name: str) -> float:
-    raise _NotAcceptedJson(f"not valid JSON ({name} is not a JSON number)")
-
-
-def _parse_int(literal: str) -> int:
-    digits = len(literal.lstrip("-"))
-    if digits > MAX_INTEGER_DIGITS:
-        raise _NotAcceptedJson(f"an integer literal has {digits} digits (at most {MAX_INTEGER_DIGITS})")
-    try:
-        return int(literal)
-    except ValueError:  # an interpreter configured with a lower sys.set_int_max_str_digits
-        raise _NotAcceptedJson(f"an integer literal has {digits} digits (more than this interpreter converts)") from None
-
-
-def _parse_float(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):  # 1e999 would silently read as Infinity
-        raise _NotAcceptedJson("not valid JSON (a number literal beyond the range of a double, read as Infinity)")
-    return value
 
 
 def parse_json_bytes(data: bytes, source_name: str) -> Any:
@@ -178,17 +148,14 @@ def parse_json_bytes(data: bytes, source_name: str) -> Any:
     except UnicodeDecodeError:
         raise UnreadableDocument(source_name, "not UTF-8 text; expected a JSON metrics pack or mapping manifest") from None
     try:
-        return json.loads(
-            text, object_pairs_hook=_object_hook, parse_constant=_reject_constant, parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
+        return json.loads(text, object_pairs_hook=_object_hook, **STRICT_NUMBERS)
     except json.JSONDecodeError as exc:
         raise UnreadableDocument(
             source_name,
             f"not valid JSON (line {exc.lineno}, column {exc.colno}); expected a metrics pack or mapping manifest",
         ) from None
-    except _NotAcceptedJson as exc:
-        raise UnreadableDocument(source_name, f"{exc}; expected a metrics pack or mapping manifest") from None
+    except NumberNotAccepted as exc:
+        raise UnreadableDocument(source_name, f"{exc.reason}; expected a metrics pack or mapping manifest") from None
     except RecursionError:
         raise UnreadableDocument(source_name, "JSON nested too deeply to be a metrics pack") from None
 
