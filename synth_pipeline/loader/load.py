@@ -28,7 +28,7 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,8 +90,10 @@ def new_run_id() -> str:
 
 def load_shards(shards_dir: Location, target_dsn: str, schema: str, *, mapping: Mapping | str = "reference",
                 ttl_days: float = DEFAULT_TTL_DAYS, source_url: str | None = None, jobs: int = DEFAULT_JOBS,
-                progress: PartitionProgress | None = None) -> LoadResult:
+                progress: PartitionProgress | None = None, source_urls: Iterable[str] = ()) -> LoadResult:
     """Load a shard directory into `schema` of `target_dsn`; see the module docstring.
+
+    The production source is refused first: `source_url` (else SYNTH_SOURCE_URL) and every one of `source_urls`.
 
     `progress(partition, rows, seconds)` is called after each partition commits (from the lane's thread).
     """
@@ -101,7 +103,7 @@ def load_shards(shards_dir: Location, target_dsn: str, schema: str, *, mapping: 
         raise SynthError(f"--ttl-days must be >= 0, got {ttl_days}")
     if jobs < 1:
         raise SynthError(f"--jobs must be >= 1, got {jobs}")
-    refuse_source(target_dsn, source_url)
+    refuse_source(target_dsn, source_urls, source_url=source_url)
     shard_set = read_shard_set(shards_dir)
     with connect(target_dsn, purpose="perf target", autocommit=True) as conn:
         env = check_target(conn, schema)

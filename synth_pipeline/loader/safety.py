@@ -5,8 +5,8 @@ The rule (docs/perf-database.md):
   `synth_meta.environment` row written by `provision`; any valid schema name may be loaded there;
 - or an *isolated schema* in any other database: its name must start with `synth_` (so a
   load can only ever create or drop `synth_*` schemas next to someone else's data);
-- never the production source: a target equal to SYNTH_SOURCE_URL / --source-url (same host,
-  port and database) is refused outright;
+- never the production source: a target equal to SYNTH_SOURCE_URL, --source-url or any other named
+  source (the Dagster `source_db` resource; same host, port and database) is refused outright;
 - never a schema holding tables the loader did not create (`synth_meta.managed_schemas` lists
   what it created; an existing empty schema is adopted), nor functions, types, operators or
   collations (the loader creates none; `meta.schema_foreign_objects`).
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
@@ -64,10 +65,13 @@ def validate_schema_name(name: str) -> str:
     return name
 
 
-def refuse_source(target_dsn: str, source_url: str | None = None) -> None:
-    """Refuse a target that is the production source (DESIGN.md section 8)."""
-    source = source_url or os.environ.get(SOURCE_URL_ENV)
-    if source and same_database(target_dsn, source):
+def refuse_source(target_dsn: str, source_urls: Iterable[str] | str | None = (), *, source_url: str | None = None) -> None:
+    """Refuse a target that is a production source (DESIGN.md section 8): `source_url` (--source-url,
+    whose default is SYNTH_SOURCE_URL) and every one of `source_urls` (e.g. the Dagster `source_db`)."""
+    if isinstance(source_urls, str):
+        source_urls = (source_urls,)
+    sources = (source_url or os.environ.get(SOURCE_URL_ENV), *(source_urls or ()))
+    if any(source and same_database(target_dsn, source) for source in sources):
         raise SynthError(
             f"refused: target {redact_dsn(target_dsn)} is the production source database ({SOURCE_URL_ENV}, --source-url "
             "or the source_db resource); "

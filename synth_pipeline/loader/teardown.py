@@ -15,6 +15,7 @@ server configuration, not environment data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -39,10 +40,11 @@ def _confirm(expected: str, confirm: str | None, what: str) -> None:
         raise SynthError(f"refused: --confirm must repeat the {what} name exactly (--confirm {expected})")
 
 
-def teardown_env(env: str, confirm: str | None, admin_url: str, *, source_url: str | None = None) -> TeardownResult:
+def teardown_env(env: str, confirm: str | None, admin_url: str, *, source_url: str | None = None,
+                 source_urls: Iterable[str] = ()) -> TeardownResult:
     database = database_for_env(env)
     _confirm(env, confirm, "environment")
-    refuse_source(with_database(admin_url, database), source_url)
+    refuse_source(with_database(admin_url, database), source_urls, source_url=source_url)
     roles = roles_for_env(env)
     result = TeardownResult(target=f"environment {env}")
     with connect(admin_url, purpose="admin", autocommit=True) as conn:
@@ -73,9 +75,9 @@ def teardown_env(env: str, confirm: str | None, admin_url: str, *, source_url: s
 
 
 def teardown_schema(target_url: str, schema: str, confirm: str | None, *, source_url: str | None = None,
-                    reason: str = "teardown") -> TeardownResult:
+                    reason: str = "teardown", source_urls: Iterable[str] = ()) -> TeardownResult:
     _confirm(schema, confirm, "schema")
-    refuse_source(target_url, source_url)
+    refuse_source(target_url, source_urls, source_url=source_url)
     result = TeardownResult(target=f"schema {schema}")
     with connect(target_url, purpose="perf target", autocommit=True) as conn:
         env = check_target(conn, schema)

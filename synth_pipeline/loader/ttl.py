@@ -18,6 +18,7 @@ neither in pg_namespace nor in synth_meta.managed_schemas.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ import psycopg
 from synth_pipeline.errors import SynthError
 from synth_pipeline.infra.dsn import connect, dsn_params, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, registry, secrets_store
+from synth_pipeline.loader.safety import refuse_source
 from synth_pipeline.loader.teardown import teardown_schema
 
 
@@ -149,15 +151,18 @@ def find_expired(*, prune: bool = True) -> TtlReport:
     return report
 
 
-def enforce_if_expired(*, schema: str, env: str | None = None, target: str | None = None) -> ExpiredLoad | None:
+def enforce_if_expired(*, schema: str, env: str | None = None, target: str | None = None,
+                       source_urls: Iterable[str] = ()) -> ExpiredLoad | None:
     """Tear down one load if it is (still) expired; for the Dagster TTL job. `target` is a DSN
-    without password (credentials from trust, ~/.pgpass or PGPASSWORD), `env` a provisioned one."""
+    without password (credentials from trust, ~/.pgpass or PGPASSWORD), `env` a provisioned one.
+    A production source (SYNTH_SOURCE_URL, `source_urls`) is refused before it is read."""
     dsn = secrets_store.env_database_url(env) if env else target
     if not dsn:
         raise SynthError("name the load's environment or its target DSN")
+    refuse_source(dsn, source_urls)
     for load in _expired_in(env, dsn):
         if load.schema == schema:
-            enforce_one(load)
+            enforce_one(load, source_urls=source_urls)
             return load
     return None
 
@@ -187,9 +192,9 @@ def forget_runs(run_ids: list[str]) -> list[str]:
     return lines
 
 
-def enforce_one(load: ExpiredLoad) -> None:
+def enforce_one(load: ExpiredLoad, *, source_urls: Iterable[str] = ()) -> None:
     """Drop one expired schema (audit action ttl_teardown)."""
-    teardown_schema(load.dsn, load.schema, confirm=load.schema, reason="ttl_teardown")
+    teardown_schema(load.dsn, load.schema, confirm=load.schema, reason="ttl_teardown", source_urls=source_urls)
 
 
 def record_check(report: TtlReport) -> None:

@@ -41,6 +41,7 @@ import logging
 import statistics
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -617,13 +618,13 @@ def check_baseline_target(conn: psycopg.Connection, schema: str) -> str | None:
 
 def run_baselines(target_url: str, schema: str, *, mapping_name: str = "reference", out_dir: str | Path | None = None,
                   options: BaselineOptions | None = None, env: str | None = None,
-                  source_url: str | None = None) -> BaselineResult:
+                  source_url: str | None = None, source_urls: Iterable[str] = ()) -> BaselineResult:
     from synth_pipeline.loader.safety import refuse_source, validate_schema_name
 
     options = options or BaselineOptions()
     mapping = load_mapping(mapping_name)
     validate_schema_name(schema)
-    refuse_source(target_url, source_url)
+    refuse_source(target_url, source_urls, source_url=source_url)
     roles = resolve_roles(target_url, env)
     out = _prepared_out_dir(Path(out_dir) if out_dir else default_out_dir(schema))
     run_id, created_at = _new_run_id()

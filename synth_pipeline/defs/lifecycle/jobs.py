@@ -51,21 +51,17 @@ def _as_failure(exc: Exception) -> dg.Failure:
 @dg.op(description="Drop an environment (database, roles, secrets) or one loaded schema; needs confirm = the name.")
 def teardown_op(context: dg.OpExecutionContext, config: TeardownConfig, admin_db: PostgresDatabase,
                 source_db: PostgresDatabase) -> None:
-    from synth_pipeline.defs.loading.resources import refuse_production_source
+    from synth_pipeline.defs.loading.resources import production_sources
     from synth_pipeline.errors import SynthError
-    from synth_pipeline.infra.dsn import with_database
-    from synth_pipeline.loader.safety import database_for_env
     from synth_pipeline.loader.teardown import teardown_env, teardown_schema
 
     try:
         if config.schema_name:
-            target = _target_dsn(config.env, config.target)
-            refuse_production_source(target, source_db)
-            result = teardown_schema(target, config.schema_name, config.confirm or None)
+            result = teardown_schema(_target_dsn(config.env, config.target), config.schema_name, config.confirm or None,
+                                     source_urls=production_sources(source_db))
         elif config.env:
-            admin = admin_db.dsn()
-            refuse_production_source(with_database(admin, database_for_env(config.env)), source_db)
-            result = teardown_env(config.env, config.confirm or None, admin)
+            result = teardown_env(config.env, config.confirm or None, admin_db.dsn(),
+                                  source_urls=production_sources(source_db))
         else:
             raise SynthError("run config: set env (and confirm = env), or schema_name with env or target (and confirm)")
     except SynthError as exc:
@@ -75,15 +71,14 @@ def teardown_op(context: dg.OpExecutionContext, config: TeardownConfig, admin_db
 
 @dg.op(description="Drop one load whose expires_at has passed (re-checked before dropping).")
 def drop_expired_load(context: dg.OpExecutionContext, config: ExpiredLoadConfig, source_db: PostgresDatabase) -> None:
-    from synth_pipeline.defs.loading.resources import refuse_production_source
+    from synth_pipeline.defs.loading.resources import production_sources
     from synth_pipeline.errors import SynthError
-    from synth_pipeline.loader.secrets_store import env_database_url
     from synth_pipeline.loader.ttl import enforce_if_expired
 
     try:
         target = None if config.env else _target_dsn("", config.target)
-        refuse_production_source(target or env_database_url(config.env), source_db)
-        dropped = enforce_if_expired(schema=config.schema_name, env=config.env or None, target=target)
+        dropped = enforce_if_expired(schema=config.schema_name, env=config.env or None, target=target,
+                                     source_urls=production_sources(source_db))
     except SynthError as exc:
         raise _as_failure(exc) from None
     context.log.info(f"schema {config.schema_name}: " + ("expired, torn down" if dropped else "not expired (or gone); kept"))

@@ -12,7 +12,7 @@ The production source is refused before anything is written: SYNTH_SOURCE_URL an
 
 import dagster as dg
 
-from synth_pipeline.defs.loading.resources import PerfTarget, production_sources, refuse_production_source
+from synth_pipeline.defs.loading.resources import PerfTarget, production_sources
 from synth_pipeline.defs.resources import PostgresDatabase
 from synth_pipeline.defs.settings import current_environment
 
@@ -42,13 +42,12 @@ def loaded_schema(context: dg.AssetExecutionContext, config: LoadConfig, perf_ta
 
     try:
         dsn = perf_target.dsn()
-        sources = production_sources(source_db)
-        refuse_production_source(dsn, source_db)  # every named source, before anything is written
+        sources = production_sources(source_db)  # load_shards refuses every one before anything is written
         if not sources:
             context.log.info("no production source named (SYNTH_SOURCE_URL unset): only the target rule applies")
         result = load_shards(parent(shard_manifest), dsn, config.schema_name, mapping=config.mapping,
                              ttl_days=config.ttl_days, jobs=config.jobs,
-                             source_url=sources[0] if sources else None,
+                             source_urls=sources,
                              progress=lambda name, rows, seconds: context.log.info(
                                  f"loaded {name}: {rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)"))
     except SynthError as exc:

@@ -4,8 +4,9 @@ Never a DSN in code or in run config: `dsn()` reads, in order, the secrets file 
 SYNTH_PERF_ENV, or of SYNTH_ENV once that environment is provisioned), then the variable named by `url_env` (SYNTH_PERF_URL), then SYNTH_DATABASE_URL,
 then the embedded server.
 
-`production_sources` names the production source the loading, reports and lifecycle assets must
-never write to (docs/perf-database.md, "Which targets are allowed").
+`production_sources` names the production sources the loading, reports and lifecycle assets must
+never write to (docs/perf-database.md, "Which targets are allowed"); they pass them to the core
+(`source_urls=`), which refuses them (loader/safety.py `refuse_source`).
 """
 
 
@@ -36,14 +37,6 @@ def production_sources(source_db: "PostgresDatabase | None" = None) -> list[str]
     if source_db is not None and (os.environ.get(source_db.url_env) or source_db.database):
         found.append(source_db.dsn())
     return found
-
-
-def refuse_production_source(target_dsn: str, source_db: "PostgresDatabase | None" = None) -> None:
-    """Raise SynthError (the loader's one-line refusal) when `target_dsn` is a named production source."""
-    from synth_pipeline.loader.safety import refuse_source
-
-    for source in production_sources(source_db):
-        refuse_source(target_dsn, source)
 
 
 class PerfTarget(dg.ConfigurableResource):

@@ -21,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from synth_pipeline.defs.loading.resources import PerfTarget, production_sources, refuse_production_source
+from synth_pipeline.defs.loading.resources import PerfTarget, production_sources
 from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
 from synth_pipeline.errors import SynthError
 
@@ -124,11 +124,9 @@ def query_baselines(context: dg.AssetExecutionContext, config: BaselinesConfig, 
     try:
         ref = LoadedSchemaRef.from_value(loaded_schema)
         dsn = perf_target.dsn()
-        refuse_production_source(dsn, source_db)
-        sources = production_sources(source_db)
         out_dir = storage.path("baselines", ref.schema, "runs").parent
         result = run_baselines(dsn, ref.schema, mapping_name=ref.mapping, out_dir=out_dir, options=options,
-                               env=ref.env, source_url=sources[0] if sources else None)
+                               env=ref.env, source_urls=production_sources(source_db))
     except SynthError as exc:
         raise _failure(exc) from None
     context.log.info(f"baselines run {result.run_id} of schema {ref.schema}: {result.roles}")
