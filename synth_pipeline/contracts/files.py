@@ -7,6 +7,7 @@ Validation is the artifact's JSON Schema in specs/ first, then its pydantic mode
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -17,7 +18,6 @@ from pydantic import ValidationError
 from synth_pipeline.contracts.distribution_spec import DistributionSpec
 from synth_pipeline.contracts.metrics_pack import MetricsPack
 from synth_pipeline.errors import SynthError
-from synth_pipeline.fsutil import sha256_file
 from synth_pipeline.paths import DISTRIBUTION_SPEC_SCHEMA, METRICS_PACK_SCHEMA, PROJECT_ROOT
 
 
@@ -65,16 +65,13 @@ def parse_finite_float(literal: str) -> float:
 STRICT_NUMBERS = {"parse_constant": reject_constant, "parse_int": parse_int, "parse_float": parse_finite_float}
 
 
-def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
-    """Read and schema-validate a JSON artifact; every failure is one line naming file and path.
-
-    Messages name the JSON path and the rule broken, never the offending value (a pack that
-    fails its schema may be failing because it carries personal data).
-    """
+def _read_document(path: str | Path, schema_path: Path, what: str) -> tuple[dict, bytes]:
+    """`read_json_document`, and the exact bytes the document was parsed from."""
     path = Path(path)
     try:
+        raw = path.read_bytes()
         # utf-8-sig, as the privacy gate reads it: a pack with a byte order mark is the same pack.
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         raise SynthError(f"{path}: cannot read the {what} ({exc.strerror or type(exc).__name__})") from None
     except UnicodeDecodeError:
@@ -91,12 +88,19 @@ def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
             f"{path}: not a valid {what}: {_json_path(error.absolute_path)} breaks the '{error.validator}' rule of "
             f"{schema_path.relative_to(PROJECT_ROOT) if schema_path.is_relative_to(PROJECT_ROOT) else schema_path}"
         )
-    return document
+    return document, raw
 
 
-def load_model(path: str | Path, model, schema_path: Path, what: str):
-    """`read_json_document`, then the pydantic model (whose finer rules the schema may not carry)."""
-    document = read_json_document(path, schema_path, what)
+def read_json_document(path: str | Path, schema_path: Path, what: str) -> dict:
+    """Read and schema-validate a JSON artifact; every failure is one line naming file and path.
+
+    Messages name the JSON path and the rule broken, never the offending value (a pack that
+    fails its schema may be failing because it carries personal data).
+    """
+    return _read_document(path, schema_path, what)[0]
+
+
+def _validate_model(path: str | Path, document: dict, model, what: str):
     try:
         return model.model_validate(document)
     except ValidationError as exc:
@@ -104,9 +108,15 @@ def load_model(path: str | Path, model, schema_path: Path, what: str):
         raise SynthError(f"{path}: not a valid {what}: {_json_path(first['loc'])}: {first['type']}") from None
 
 
+def load_model(path: str | Path, model, schema_path: Path, what: str):
+    """`read_json_document`, then the pydantic model (whose finer rules the schema may not carry)."""
+    return _validate_model(path, read_json_document(path, schema_path, what), model, what)
+
+
 def load_pack(path: str | Path) -> tuple[MetricsPack, str]:
-    """The pack and the sha256 of its bytes."""
-    return load_model(path, MetricsPack, METRICS_PACK_SCHEMA, "metrics pack"), sha256_file(path)
+    """The pack and the sha256 of the bytes it was parsed from (the file is read once)."""
+    document, raw = _read_document(path, METRICS_PACK_SCHEMA, "metrics pack")
+    return _validate_model(path, document, MetricsPack, "metrics pack"), hashlib.sha256(raw).hexdigest()
 
 
 def load_spec(path: str | Path) -> DistributionSpec:
