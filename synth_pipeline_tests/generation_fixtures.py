@@ -18,9 +18,10 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.defs.generation.assets import shard_manifest, synthetic_shards
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+from synth_pipeline.defs.partitions import pack_partitions
 from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.paths import REFERENCE_SPEC
+from synth_pipeline_tests.dagster_fixtures import pack_instance
 
 
 class GenerationSetup(NamedTuple):
@@ -35,8 +36,7 @@ def stand_in_setup(spec_path: Path, storage: PipelineStorage) -> GenerationSetup
     def calibrated_spec_stand_in() -> str:
         return str(spec_path)
 
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
+    instance = pack_instance("2026q1")
     resources = {"storage": storage}
     assert dg.materialize([calibrated_spec_stand_in], instance=instance, partition_key="2026q1", resources=resources).success
     return GenerationSetup(instance, resources, calibrated_spec_stand_in, spec_path)

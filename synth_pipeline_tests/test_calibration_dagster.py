@@ -13,10 +13,11 @@ import jsonschema
 import pytest
 
 from synth_pipeline.defs.calibration.assets import calibrated_spec
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+from synth_pipeline.defs.partitions import pack_partitions
 from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.paths import DISTRIBUTION_SPEC_SCHEMA
 from synth_pipeline_tests.calibration_fixtures import make_pack, write_pack
+from synth_pipeline_tests.dagster_fixtures import failure_description, pack_instance
 
 
 @pytest.fixture
@@ -36,8 +37,7 @@ def _stand_in(landing_dir):
 
 
 def test_calibrated_spec_materializes_per_partition_with_diff_vs_previous(landing) -> None:
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1", "2026q2"])
+    instance = pack_instance("2026q1", "2026q2")
     assets = [_stand_in(landing), calibrated_spec]
     resources = {"storage": PipelineStorage(root=str(landing / "artifacts"))}
 
@@ -68,13 +68,11 @@ def test_calibrated_spec_materializes_per_partition_with_diff_vs_previous(landin
 
 def test_a_bad_pack_fails_the_run_with_one_line(landing) -> None:
     (landing / "landing" / "broken.json").write_text("{}")
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["broken"])
+    instance = pack_instance("broken")
     result = dg.materialize(
         [_stand_in(landing), calibrated_spec], partition_key="broken", instance=instance,
         resources={"storage": PipelineStorage(root=str(landing / "artifacts"))}, raise_on_error=False,
     )
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "not a valid metrics pack: $ breaks the 'required' rule" in failure.event_specific_data.user_failure_data.description
+    assert "not a valid metrics pack: $ breaks the 'required' rule" in failure_description(result)
     assert not (landing / "artifacts" / "specs" / "broken.json").exists()

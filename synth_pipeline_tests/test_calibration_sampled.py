@@ -25,13 +25,13 @@ from synth_pipeline.calibration.checks import simulated_burst_coefficient
 from synth_pipeline.cli import main
 from synth_pipeline.contracts.metrics_pack import MetricsPack
 from synth_pipeline.defs.calibration.assets import calibrated_spec
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
 from synth_pipeline.defs.privacy import ASSET_CHECKS, ASSETS
 from synth_pipeline.defs.resources import LandingDirectory, PipelineStorage, PostgresDatabase
 from synth_pipeline.defs.sampling.assets import metrics_pack
 from synth_pipeline.fsutil import sha256_file
 from synth_pipeline.sampler.core import sample_pack, write_pack
 from synth_pipeline.sampler.tokens import Salt
+from synth_pipeline_tests.dagster_fixtures import pack_instance
 from synth_pipeline_tests.sampler_fixtures import TEST_SALT, build_small, salt_env  # noqa: F401
 
 SOURCE_ENV = "CALIBRATION_TEST_SOURCE_URL"
@@ -119,8 +119,7 @@ def test_source_without_optional_parts(sampled, tmp_path, capsys) -> None:
 
 
 def _graph(tmp_path: Path, partition: str) -> tuple[dg.ExecuteInProcessResult, Path]:
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, [partition])
+    instance = pack_instance(partition)
     storage = tmp_path / "storage"
     result = dg.materialize(
         [metrics_pack, *ASSETS, calibrated_spec, *ASSET_CHECKS],

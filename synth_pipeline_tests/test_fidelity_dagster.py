@@ -13,7 +13,7 @@ import json
 import dagster as dg
 import pytest
 
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+from synth_pipeline.defs.partitions import pack_partitions
 from synth_pipeline.defs.reports.assets import FIDELITY_CHECK, fidelity_report, query_baselines
 from synth_pipeline.defs.loading.resources import PerfTarget
 from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
@@ -23,6 +23,7 @@ from synth_pipeline.sampler.fake_production import build_fake_production
 from synth_pipeline.sampler.tokens import SALT_ENV, Salt
 from synth_pipeline.schema.mapping import load_mapping
 from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.dagster_fixtures import failure_description, pack_instance
 from synth_pipeline_tests.baselines_fixtures import fill_chat_schema, register_as_loaded
 
 SALT = "dagster-fidelity-salt-0123456789"
@@ -65,8 +66,7 @@ def _materialize(databases, tmp_path, monkeypatch, schema, run_config=None, sele
     monkeypatch.setenv(SALT_ENV, SALT)
     isolate_state(monkeypatch, tmp_path)
     validated_pack, calibrated_spec, loaded_schema = _upstream(pack, schema)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, ["2026q1"])
+    instance = pack_instance("2026q1")
     resources = {"storage": PipelineStorage(root=str(tmp_path / "artifacts")),
                  "perf_target": PerfTarget(url_env=PERF_URL_ENV), "source_db": PostgresDatabase(url_env=SOURCE_URL_ENV)}
     assert dg.materialize([validated_pack, calibrated_spec], partition_key="2026q1", instance=instance,
@@ -104,11 +104,6 @@ def test_fidelity_check_fails_below_the_threshold_and_names_the_drivers(database
 BASELINES_CONFIG = {"ops": {"query_baselines": {"config": {"runs": 1, "write_rows": 500}}}}
 
 
-def _failure_line(result: dg.ExecuteInProcessResult) -> str:
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    return failure.event_specific_data.user_failure_data.description
-
-
 def test_query_baselines_materializes_with_the_before_after_table(databases, tmp_path, monkeypatch):
     result = _materialize(databases, tmp_path, monkeypatch, LOADED, run_config=BASELINES_CONFIG, selection="query_baselines")
     assert result.success
@@ -130,7 +125,7 @@ def test_query_baselines_refuses_a_schema_the_loader_did_not_create(databases, t
     before = _indexes(databases[0], "prod")
     result = _materialize(databases, tmp_path, monkeypatch, "prod", run_config=BASELINES_CONFIG, selection="query_baselines")
     assert not result.success
-    line = _failure_line(result)
+    line = failure_description(result)
     assert line.startswith("refused:") and "'prod'" in line and len(line.splitlines()) == 1
     assert _indexes(databases[0], "prod") == before
 
@@ -139,7 +134,7 @@ def test_query_baselines_refuses_the_production_source(databases, tmp_path, monk
     monkeypatch.setenv(SOURCE_URL_ENV, databases[0])  # the sampler's source and the perf target: one database
     result = _materialize(databases, tmp_path, monkeypatch, LOADED, run_config=BASELINES_CONFIG, selection="query_baselines")
     assert not result.success
-    line = _failure_line(result)
+    line = failure_description(result)
     assert line.startswith("refused: target") and "production source" in line and len(line.splitlines()) == 1
 
 

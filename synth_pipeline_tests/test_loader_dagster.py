@@ -17,6 +17,7 @@ from synth_pipeline.defs.loading.checks import loaded_schema_integrity
 from synth_pipeline.defs.loading.resources import PerfTarget
 from synth_pipeline.defs.resources import PipelineStorage, PostgresDatabase
 from synth_pipeline.loader.load import load_shards
+from synth_pipeline_tests.dagster_fixtures import check_evaluation, failure_description
 from synth_pipeline_tests.loader_fixtures import shard_dir  # noqa: F401
 from synth_pipeline_tests.pg import database_exists
 from synth_pipeline_tests.generation_fixtures import materialize_shard, setup  # noqa: F401  (calibrated_spec stand-in)
@@ -39,10 +40,6 @@ def resources(pg_dsn: str, pg_admin_dsn: str, tmp_path: Path, monkeypatch, isola
     }
 
 
-def _check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    return result.get_asset_check_evaluations()[0]
-
-
 def test_real_graph_from_shards_to_a_verified_schema(setup, resources: dict) -> None:
     instance, generation_resources, calibrated_spec_stand_in, _ = setup  # generation_fixtures' stand-in spec
     resources = {**resources, **generation_resources}
@@ -57,7 +54,7 @@ def test_real_graph_from_shards_to_a_verified_schema(setup, resources: dict) -> 
     assert value["schema"] == "synth_dagster" and value["rows"]["messages"] == 6_000 and value["env"] is None
     metadata = result.asset_materializations_for_node("loaded_schema")[0].metadata
     assert metadata["total_rows"].value == sum(value["rows"].values())
-    check = _check_result(result)
+    check = check_evaluation(result)
     assert check.passed and check.metadata["checks"].value["identity.real_email_count"] == 0
 
 
@@ -73,13 +70,13 @@ def test_blocking_integrity_check_stops_downstream_assets(resources: dict, shard
     assets = [shard_manifest_stand_in, loaded_schema, loaded_schema_integrity, downstream_probe]
     config = {"ops": {"loaded_schema": {"config": {"schema_name": "synth_blocking"}}}}
     first = dg.materialize(assets, resources=resources, run_config=config)
-    assert first.success and _check_result(first).passed
+    assert first.success and check_evaluation(first).passed
     assert first.asset_materializations_for_node("downstream_probe")
     with psycopg.connect(pg_dsn) as conn:  # break the identity contract behind the loader's back
         conn.execute("INSERT INTO synth_blocking.users VALUES (9999, 'real.person@example.com', 'synuser9999', 'User', "
                      "'9999', NULL, 'web', true, now())")
     second = dg.materialize(assets, resources=resources, run_config=config, raise_on_error=False)
-    check = _check_result(second)
+    check = check_evaluation(second)
     assert not check.passed and set(check.metadata["failed"].value) == {"rows.users", "identity.real_email_count"}
     assert not second.asset_materializations_for_node("downstream_probe")
     assert "real.person" not in str(check.metadata)
@@ -124,11 +121,6 @@ def test_teardown_job_needs_the_name_typed_back(resources: dict, shard_dir: Path
     assert not database_exists(pg_admin_dsn, "chat_perf_dev")
 
 
-def _failure_line(result: dg.ExecuteInProcessResult) -> str:
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    return failure.event_specific_data.user_failure_data.description  # the dg.Failure's description
-
-
 def _schema_exists(dsn: str, schema: str) -> bool:
     with psycopg.connect(dsn) as conn:
         return conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone()[0]
@@ -147,7 +139,7 @@ def test_loaded_schema_refuses_the_sampled_production_database(resources: dict, 
     result = dg.materialize([shard_manifest_stand_in, loaded_schema], resources=resources, raise_on_error=False,
                             run_config={"ops": {"loaded_schema": {"config": {"schema_name": "synth_into_source"}}}})
     assert not result.success
-    line = _failure_line(result)
+    line = failure_description(result)
     assert line.startswith("refused: target") and "production source" in line and len(line.splitlines()) == 1
     assert not _schema_exists(pg_dsn, "synth_into_source")
     # SYNTH_SOURCE_URL names the same database: refused as well
@@ -155,7 +147,7 @@ def test_loaded_schema_refuses_the_sampled_production_database(resources: dict, 
     monkeypatch.setenv("SYNTH_SOURCE_URL", pg_dsn)
     again = dg.materialize([shard_manifest_stand_in, loaded_schema], resources=resources, raise_on_error=False,
                            run_config={"ops": {"loaded_schema": {"config": {"schema_name": "synth_into_source"}}}})
-    assert not again.success and "production source" in _failure_line(again)
+    assert not again.success and "production source" in failure_description(again)
     assert not _schema_exists(pg_dsn, "synth_into_source")
 
 
@@ -163,10 +155,10 @@ def test_teardown_ops_refuse_the_production_source(resources: dict, shard_dir: P
     load_shards(shard_dir, pg_dsn, "synth_source_td", ttl_days=0)
     monkeypatch.setenv(SOURCE_URL_VAR, pg_dsn)
     refused = _teardown(resources, schema_name="synth_source_td", target=pg_dsn, confirm="synth_source_td")
-    assert not refused.success and _failure_line(refused).startswith("refused: target")
+    assert not refused.success and failure_description(refused).startswith("refused: target")
     [request] = ttl_sensor(dg.build_sensor_context()).run_requests
     expired = ttl_teardown_job.execute_in_process(run_config=request.run_config, resources=resources, raise_on_error=False)
-    assert not expired.success and "production source" in _failure_line(expired)
+    assert not expired.success and "production source" in failure_description(expired)
     assert _schema_exists(pg_dsn, "synth_source_td")
     monkeypatch.delenv(SOURCE_URL_VAR)
     assert _teardown(resources, schema_name="synth_source_td", target=pg_dsn, confirm="synth_source_td").success

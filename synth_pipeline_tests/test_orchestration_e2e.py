@@ -24,6 +24,7 @@ from synth_pipeline.defs.orchestration.sensors import landing_sensor, shards_com
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
 from synth_pipeline.defs.resources import LandingDirectory, PostgresDatabase
 from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.dagster_fixtures import check_passed, metadata_values
 from synth_pipeline_tests.pg import create_database, drop_database
 from synth_pipeline_tests.sampler_fixtures import build_small
 
@@ -75,19 +76,12 @@ def _sensor_context(instance: dg.DagsterInstance, cursor: str | None = None, **r
     return dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources or None)
 
 
-def _check_passed(result: dg.ExecuteInProcessResult, asset: str, check: str) -> bool:
-    evaluations = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    matching = [e for e in evaluations if e.asset_key == dg.AssetKey(asset) and e.check_name == check]
-    assert matching, f"check {asset}:{check} did not run"
-    return all(e.passed for e in matching)
-
-
 def _latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str | None = None) -> dict:
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition] if partition else None), limit=1
     ).records
     assert records, f"{asset} {partition or ''} was not materialized"
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    return metadata_values(records[0].asset_materialization.metadata)
 
 
 def _parquet_strings(path: Path):
@@ -123,7 +117,7 @@ def test_whole_pipeline_through_dagster_leaks_nothing_and_leaves_nothing(pipelin
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         assert instance.get_dynamic_partitions(PACK_PARTITIONS_NAME) == ["2026q4"]
         [spec_run] = _execute(instance, "pack_to_spec_job", first.run_requests)
-        assert _check_passed(spec_run, "metrics_pack", "no_personal_data")
+        assert check_passed(spec_run, "metrics_pack", "no_personal_data")
         spec_path = Path(_latest_metadata(instance, "calibrated_spec", "2026q4")["spec_path"])
         assert spec_path.exists()
         again = landing_sensor(_sensor_context(instance, cursor=first.cursor, landing=landing))
@@ -152,7 +146,7 @@ def test_whole_pipeline_through_dagster_leaks_nothing_and_leaves_nothing(pipelin
         load_tick = shards_complete_sensor(_sensor_context(instance))
         assert isinstance(load_tick, dg.SensorResult) and len(load_tick.run_requests) == 1
         [load_run] = _execute(instance, "load_and_prove_job", load_tick.run_requests)
-        assert _check_passed(load_run, "loaded_schema", "integrity")
+        assert check_passed(load_run, "loaded_schema", "integrity")
         loaded = _latest_metadata(instance, "loaded_schema")
         assert loaded["total_rows"] > SYNTHETIC_MESSAGES
         fidelity = _latest_metadata(instance, "fidelity_report")

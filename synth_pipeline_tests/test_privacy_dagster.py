@@ -11,10 +11,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME, pack_partitions
+from synth_pipeline.defs.partitions import pack_partitions
 from synth_pipeline.defs.privacy import ASSET_CHECKS, ASSETS
 from synth_pipeline.defs.privacy.checks import CHECK_NAME
 from synth_pipeline.defs.resources import PipelineStorage
+from synth_pipeline_tests.dagster_fixtures import pack_instance
 from synth_pipeline_tests.privacy_fixtures import PLANTED, planted, valid_pack, write_pack
 
 
@@ -40,8 +41,7 @@ def stand_ins(landing: Path):
 
 
 def materialize(landing: Path, tmp_path: Path, partition: str, *, with_check: bool = True) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, [partition])
+    instance = pack_instance(partition)
     metrics_pack, calibrated_spec = stand_ins(landing)
     result = dg.materialize(
         [metrics_pack, *ASSETS, calibrated_spec, *(ASSET_CHECKS if with_check else [])],
@@ -127,8 +127,7 @@ def materialize_real(landing: Path, tmp_path: Path, partition: str, monkeypatch)
     # Landed packs are ingested as they are; a source that cannot be reached proves nothing is sampled.
     monkeypatch.setenv("PRIVACY_TEST_SOURCE_URL", "postgresql://nobody@127.0.0.1:1/unreachable")
     assets, checks = real_graph()
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(PACK_PARTITIONS_NAME, [partition])
+    instance = pack_instance(partition)
     result = dg.materialize(
         [*assets, *checks],
         instance=instance,

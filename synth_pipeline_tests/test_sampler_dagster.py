@@ -13,6 +13,7 @@ from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
 from synth_pipeline.defs.resources import LandingDirectory, PipelineStorage, PostgresDatabase
 from synth_pipeline.defs.sampling.assets import metrics_pack
 from synth_pipeline.fsutil import sha256_file
+from synth_pipeline_tests.dagster_fixtures import failure_description, metadata_values
 from synth_pipeline_tests.sampler_fixtures import build_small, salt_env  # noqa: F401
 
 SOURCE_ENV = "SAMPLER_TEST_SOURCE_URL"
@@ -44,7 +45,7 @@ def _materialize(tmp_path, partition: str, run_config: dict | None = None,
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict:
     (event,) = result.get_asset_materialization_events()
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+    return metadata_values(event.materialization.metadata)
 
 
 def test_samples_the_source_when_nothing_landed(source, salt_env, tmp_path, monkeypatch) -> None:
@@ -109,8 +110,7 @@ def test_bad_input_fails_the_run_with_one_line(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(SOURCE_ENV, "postgresql://nobody@127.0.0.1:1/unreachable")
     result = _materialize(tmp_path, "no-salt")
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "ANONYMIZATION_SALT" in failure.step_failure_data.user_failure_data.description
+    assert "ANONYMIZATION_SALT" in failure_description(result)
     assert not (tmp_path / "landing" / "no-salt.json").exists()
 
 
@@ -125,8 +125,7 @@ def test_quarterly_sample_refuses_a_pack_id_that_is_not_a_plain_name(source, sal
         raise_on_error=False,
     )
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "pack id '../escaped'" in failure.step_failure_data.user_failure_data.description
+    assert "pack id '../escaped'" in failure_description(result)
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []  # nothing outside (or inside) landing
 
 
@@ -134,6 +133,5 @@ def test_a_partition_key_that_is_not_a_plain_name_writes_nothing(source, salt_en
     monkeypatch.setenv(SOURCE_ENV, source)
     result = _materialize(tmp_path, "../escaped")  # dynamic partitions added by hand are any string
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "pack id '../escaped'" in failure.step_failure_data.user_failure_data.description
+    assert "pack id '../escaped'" in failure_description(result)
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
