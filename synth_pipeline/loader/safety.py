@@ -105,3 +105,14 @@ def check_target(conn: psycopg.Connection, schema: str) -> str | None:
             f"schema (its name must start with {ISOLATED_SCHEMA_PREFIX!r})"
         )
     return env
+
+
+def check_managed_target(conn: psycopg.Connection, schema: str) -> str | None:
+    """`check_target`, then: `schema` is one the loader created (synth_meta.managed_schemas).
+
+    Returns the provisioned environment (None for an isolated `synth_` schema)."""
+    from synth_pipeline.loader.meta import require_managed  # meta imports this module
+
+    env = check_target(conn, schema)
+    require_managed(conn, schema)
+    return env

@@ -24,7 +24,7 @@ from psycopg import sql
 from synth_pipeline.errors import SynthError
 from synth_pipeline.infra.dsn import connect, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, registry, secrets_store
-from synth_pipeline.loader.safety import META_SCHEMA, check_target, database_for_env, refuse_source, roles_for_env
+from synth_pipeline.loader.safety import META_SCHEMA, check_managed_target, database_for_env, refuse_source, roles_for_env
 
 LOCK_TIMEOUT = "10s"
 
@@ -80,8 +80,7 @@ def teardown_schema(target_url: str, schema: str, confirm: str | None, *, source
     refuse_source(target_url, source_urls, source_url=source_url)
     result = TeardownResult(target=f"schema {schema}")
     with connect(target_url, purpose="perf target", autocommit=True) as conn:
-        env = check_target(conn, schema)
-        meta.require_managed(conn, schema)
+        env = check_managed_target(conn, schema)
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (LOCK_TIMEOUT,))
         _terminate_lock_holders(conn, schema)
         with conn.transaction():

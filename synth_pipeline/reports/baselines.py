@@ -604,22 +604,10 @@ def visibility_notes(conn: psycopg.Connection, schema: str, mapping: Mapping) ->
     return notes
 
 
-def check_baseline_target(conn: psycopg.Connection, schema: str) -> str | None:
-    """The loader's target rule on the connected database, then: `schema` is one the loader created.
-
-    Returns the provisioned environment (None for an isolated `synth_` schema)."""
-    from synth_pipeline.loader.meta import require_managed
-    from synth_pipeline.loader.safety import check_target
-
-    env = check_target(conn, schema)
-    require_managed(conn, schema)
-    return env
-
-
 def run_baselines(target_url: str, schema: str, *, mapping_name: str = "reference", out_dir: str | Path | None = None,
                   options: BaselineOptions | None = None, env: str | None = None,
                   source_url: str | None = None, source_urls: Iterable[str] = ()) -> BaselineResult:
-    from synth_pipeline.loader.safety import refuse_source, validate_schema_name
+    from synth_pipeline.loader.safety import check_managed_target, refuse_source, validate_schema_name
 
     options = options or BaselineOptions()
     mapping = load_mapping(mapping_name)
@@ -632,7 +620,7 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
     results: dict[str, CaseResult] = {}
     with connect(roles.owner_dsn, purpose="baseline owner", autocommit=True) as owner, \
             _measure_connection(roles.measure_dsn) as measure_conn:
-        check_baseline_target(owner, schema)
+        check_managed_target(owner, schema)  # the loader's target rule, and a schema it created
         _check_schema(measure_conn, schema, mapping)
         server_version = measure_conn.execute("SHOW server_version").fetchone()[0]
         notes += visibility_notes(measure_conn, schema, mapping)
