@@ -13,7 +13,6 @@ never shows the secret.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from synth_pipeline.loader.load import load_shards
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.schema.mapping import load_mapping
 from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.helpers import free_port
 
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
@@ -39,16 +39,10 @@ MESSAGES = 6_000
 SHARDS = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A moto S3 server on a free port, the AWS variables pyarrow and boto3 read, one bucket."""
-    port = _free_port()
+    port = free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     with pytest.MonkeyPatch.context() as patch:

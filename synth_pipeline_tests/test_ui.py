@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,13 @@ import pytest
 from synth_pipeline.definitions import defs
 from synth_pipeline.infra.dagster_home import prepare_dagster_home
 from synth_pipeline.paths import PROJECT_ROOT
+from synth_pipeline_tests.helpers import free_port
 
 ARTIFACTS = PROJECT_ROOT / ".synth" / "test-artifacts"
 ASSETS_QUERY = """
 { assetNodes { assetKey { path } groupName
     assetChecksOrError { __typename ... on AssetChecks { checks { name blocking } } } } }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -48,7 +42,7 @@ def _graphql(port: int, query: str) -> dict:
 @pytest.fixture(scope="module")
 def webserver(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory):
     env = prepare_dagster_home(pg_admin_dsn, tmp_path_factory.mktemp("dagster_home"), database="dagster_ui_test")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("webserver") / "webserver.log"
     binary = Path(sys.executable).with_name("dagster-webserver")
     with open(log, "wb") as handle:
@@ -156,7 +150,7 @@ def test_make_ui_runs_dagster_dev_with_webserver_and_daemon(pg_admin_dsn: str, t
     """`make ui` is `synth-pipeline ui`: dagster dev (webserver + daemon) on PostgreSQL storage."""
     import signal
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SYNTH_DATABASE_URL": pg_admin_dsn, "SYNTH_STATE_DIR": str(tmp_path / "state")}
     binary = Path(sys.executable).with_name("synth-pipeline")
     log = tmp_path / "ui.log"
