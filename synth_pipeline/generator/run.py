@@ -162,15 +162,16 @@ def write_manifest(plan: GenerationPlan, out_dir: Location | ShardStore) -> Path
 def _write_manifest(plan: GenerationPlan, out: ShardStore) -> Path | str:
     partitions: list[Partition] = []
     missing, stale = [], []
+    listed = out.list_files()  # one listing for existence and sizes (on an object store: not a request per file)
     for name in plan.names:
-        record = read_record(out, name)
+        record = read_record(out, name) if f"{name}/{RECORD_NAME}" in listed else None
         if record is None:
             missing.append(name)
         elif record.generation != plan.generation_key():
             stale.append(name)
         else:
             for shard_file in record.partition.files:
-                if out.size(shard_file.path) != shard_file.bytes:
+                if listed.get(shard_file.path) != shard_file.bytes:
                     stale.append(name)
                     break
             partitions.append(record.partition)
