@@ -1,8 +1,10 @@
-"""Small process / network helpers shared by test modules."""
+"""Small process / network / file helpers shared by test modules."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -10,3 +12,8 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root`, by path relative to it."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -39,6 +39,7 @@ from synth_pipeline.generator.validate import check_invariants, check_sample, sa
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORD_SET
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS
+from synth_pipeline_tests.helpers import file_hashes
 
 # KS distance bounds on the ~1M-message sample (see docs/generator.md, "Fidelity to the spec").
 KS_BOUNDS = {
@@ -60,10 +61,6 @@ SAMPLE_MESSAGES = 1_000_000
 def read_table(root: Path, manifest: ShardManifest, table: str) -> pa.Table:
     paths = [root / f.path for p in manifest.partitions for f in p.files if f.table == table]
     return pa.concat_tables([pq.read_table(path) for path in sorted(paths)])
-
-
-def file_hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def discrete_ks(fitted, values: np.ndarray) -> float:

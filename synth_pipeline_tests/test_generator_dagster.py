@@ -25,12 +25,9 @@ from synth_pipeline.defs.resources import PipelineStorage
 from synth_pipeline.generator import generate, load_spec
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline_tests.generation_fixtures import materialize_manifest, materialize_shard, setup  # noqa: F401 (fixture)
+from synth_pipeline_tests.helpers import file_hashes
 
 CONFIG = {"seed": 4, "messages": 20_000, "users": 40, "conversations": 60}
-
-
-def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_partitions_in_any_order_then_manifest_equal_the_cli(setup, tmp_path) -> None:
@@ -53,7 +50,7 @@ def test_partitions_in_any_order_then_manifest_equal_the_cli(setup, tmp_path) ->
     # The CLI/core path with the same spec, seed, sizes and shard count writes the same bytes.
     generate(load_spec(spec_path), tmp_path / "cli", seed=4, band=Sizes(users=40, conversations=60, messages=20_000),
              n_shards=N_SHARDS, progress=None)
-    assert _hashes(tmp_path / "cli") == _hashes(shard_dir)
+    assert file_hashes(tmp_path / "cli") == file_hashes(shard_dir)
 
 
 def test_manifest_refuses_partitions_of_different_generations(setup) -> None:
