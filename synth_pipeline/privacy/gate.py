@@ -14,6 +14,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from synth_pipeline.fsutil import atomic_write_bytes
 from synth_pipeline.privacy.findings import Finding
@@ -24,6 +25,7 @@ from synth_pipeline.privacy.validator import manifest_path_for, read_document, v
 class GateOutcome:
     findings: list[Finding] = field(default_factory=list)
     pack_bytes: bytes = b""
+    pack_document: Any = None  # parsed from pack_bytes by the gate (publishable only once passed)
     manifest_bytes: bytes | None = None
     pack_path: Path | None = None  # the validated copy; None until promoted
     manifest_path: Path | None = None
@@ -41,7 +43,8 @@ def judge_pack(pack_path: str | os.PathLike[str]) -> GateOutcome:
     """Findings for the pack and its manifest, with the bytes judged. SynthError when a file is
     unreadable or not JSON."""
     pack_doc, pack_bytes = read_document(pack_path)
-    outcome = GateOutcome(findings=validate_document(pack_doc, str(pack_path)), pack_bytes=pack_bytes)
+    outcome = GateOutcome(findings=validate_document(pack_doc, str(pack_path)), pack_bytes=pack_bytes,
+                          pack_document=pack_doc)
     manifest = manifest_path_for(pack_path)
     if manifest.exists():
         manifest_doc, outcome.manifest_bytes = read_document(manifest)

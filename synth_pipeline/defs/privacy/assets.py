@@ -2,7 +2,6 @@
 alone; this asset cannot be bypassed) and copies the judged bytes to the artifact store, so that
 calibration reads exactly what was validated: metrics_pack -> validated_pack -> calibrated_spec."""
 
-import json
 import time
 
 import dagster as dg
@@ -45,7 +44,7 @@ def validated_pack(context: dg.AssetExecutionContext, metrics_pack: str, storage
             "pack_sha256": outcome.pack_sha256,
             "bytes": len(outcome.pack_bytes),
             # Safe to publish now that the gate passed: entity counts of the pack (no values).
-            "totals": dg.MetadataValue.json(json.loads(outcome.pack_bytes).get("totals", {})),
+            "totals": dg.MetadataValue.json(outcome.pack_document.get("totals", {})),
             "duration_s": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
         },
     )
