@@ -8,13 +8,13 @@ manifest's `pack_sha256` field is read (a 64-hex digest); the pack itself is onl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from synth_pipeline.errors import SynthError
+from synth_pipeline.fsutil import sha256_file
 
 MANIFEST_SUFFIX = "_mapping.json"
 PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -64,12 +64,15 @@ def scan_landing(directory: Path) -> LandingScan:
             ignored.append(name)
             continue
         expected = _manifest_digest(directory / f"{pack_id}{MANIFEST_SUFFIX}")
+        if expected is None:  # no usable manifest yet: nothing to compare the pack with, so no hashing
+            waiting.append(pack_id)
+            continue
         try:
-            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+            actual = sha256_file(path)
         except OSError:
             waiting.append(pack_id)
             continue
-        if expected is None or expected != actual:
+        if expected != actual:
             waiting.append(pack_id)
         else:
             complete.append(LandedPack(pack_id, path, actual))
