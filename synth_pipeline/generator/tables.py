@@ -42,7 +42,7 @@ from synth_pipeline.generator.plan import (
 from synth_pipeline.generator.timeline import US_PER_SECOND, HourOfWeekClock, session_times
 from synth_pipeline.generator.words import content_column
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS, TIMESTAMP
-from synth_pipeline.schema.logical import ATTACHMENT_KINDS
+from synth_pipeline.schema.logical import ATTACHMENT_KINDS, FIRST_NAME
 
 TIME_BUCKETS = 65_536  # messages are ordered by time to 1/65536 of the window (uint16 radix sort)
 # Not calibrated (a metrics pack carries no MIME types): a fixed mix per attachment kind.
@@ -89,6 +89,17 @@ def _uniform_us(rng: np.random.Generator, low: np.ndarray | int, high: np.ndarra
 
 
 # -- users ---------------------------------------------------------------------------------------
+def identity_columns(text_id: pa.Array | pa.ChunkedArray, n: int) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """The identity contract (DESIGN.md section 4): the users' text columns, from their ids as text."""
+    return {
+        "email": pc.binary_join_element_wise("syn_user_", text_id, "@synthetic.test", ""),
+        "username": pc.binary_join_element_wise("synuser", text_id, ""),
+        "first_name": pa.repeat(pa.scalar(FIRST_NAME, pa.string()), n),
+        "last_name": text_id,
+        "bio": pc.binary_join_element_wise("Synthetic test user ", text_id, ""),
+    }
+
+
 def build_users(plan: GenerationPlan) -> pa.Table:
     """The identity contract (DESIGN.md section 4): every text column is a function of the id."""
     rng = plan.rng(USERS_PARTITION)
@@ -98,11 +109,7 @@ def build_users(plan: GenerationPlan) -> pa.Table:
     w = plan.window
     return _table("users", {
         "id": _int64(ids),
-        "email": pc.binary_join_element_wise("syn_user_", text_id, "@synthetic.test", ""),
-        "username": pc.binary_join_element_wise("synuser", text_id, ""),
-        "first_name": pa.repeat(pa.scalar("User", pa.string()), n),
-        "last_name": text_id,
-        "bio": pc.binary_join_element_wise("Synthetic test user ", text_id, ""),
+        **identity_columns(text_id, n),
         "primary_device": _device_column(plan.spec.parameters.primary_device, rng, n),
         # The spec carries no activity flag: every synthetic user is active.
         "is_active": pa.repeat(pa.scalar(True), n),

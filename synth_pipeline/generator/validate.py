@@ -33,9 +33,20 @@ import pyarrow.compute as pc
 
 from synth_pipeline.errors import CheckFailed
 from synth_pipeline.generator.plan import USERS_PARTITION, GenerationPlan
+from synth_pipeline.generator.tables import identity_columns
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORD_SET
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS
-from synth_pipeline.schema.logical import ATTACHMENT_KINDS, CONVERSATION_KINDS, DEVICES, table as logical_table
+from synth_pipeline.schema.logical import (
+    ATTACHMENT_KINDS,
+    BIO_PATTERN,
+    CONVERSATION_KINDS,
+    DEVICES,
+    EMAIL_PATTERN,
+    FIRST_NAME,
+    LAST_NAME_PATTERN,
+    USERNAME_PATTERN,
+    table as logical_table,
+)
 
 SAMPLE_ROWS = 1_000
 CONVERSATION_NAME = r"^(Heavy Room|Group) [1-9][0-9]*$"
@@ -121,14 +132,7 @@ def _check_users(partition: str, users: pa.Table, b: Bounds) -> None:
     if ids.size != b.ranges["users"][1]:
         raise _fail(partition, "users", "id", "row_count", f"{ids.size} users, the plan has {b.ranges['users'][1]}")
     text_id = pc.cast(users.column("id"), pa.string())
-    identities = {
-        "email": pc.binary_join_element_wise("syn_user_", text_id, "@synthetic.test", ""),
-        "username": pc.binary_join_element_wise("synuser", text_id, ""),
-        "first_name": pa.repeat(pa.scalar("User"), len(ids)),
-        "last_name": text_id,
-        "bio": pc.binary_join_element_wise("Synthetic test user ", text_id, ""),
-    }
-    for column, value in identities.items():
+    for column, value in identity_columns(text_id, len(ids)).items():
         if not pc.all(pc.equal(users.column(column), value)).as_py():
             raise _fail(partition, "users", column, "identity_contract")
     _in_range(partition, "users", "created_at", _values(users, "created_at"), *b.users_created, "timestamp_window")
@@ -272,11 +276,11 @@ def table_schemas(plan: GenerationPlan, name: str) -> dict[str, pdx.DataFrameSch
     if name == USERS_PARTITION:
         return {"users": pdx.DataFrameSchema({
             "id": pdx.Column("int64", pdx.Check.in_range(*b.ranges["users"]), unique=True),
-            "email": pdx.Column(str, pdx.Check.str_matches(r"^syn_user_[0-9]+@synthetic\.test$")),
-            "username": pdx.Column(str, pdx.Check.str_matches(r"^synuser[0-9]+$")),
-            "first_name": pdx.Column(str, pdx.Check.eq("User")),
-            "last_name": pdx.Column(str, pdx.Check.str_matches(r"^[0-9]+$")),
-            "bio": pdx.Column(str, pdx.Check.str_matches(r"^Synthetic test user [0-9]+$"), nullable=True),
+            "email": pdx.Column(str, pdx.Check.str_matches(EMAIL_PATTERN)),
+            "username": pdx.Column(str, pdx.Check.str_matches(USERNAME_PATTERN)),
+            "first_name": pdx.Column(str, pdx.Check.eq(FIRST_NAME)),
+            "last_name": pdx.Column(str, pdx.Check.str_matches(LAST_NAME_PATTERN)),
+            "bio": pdx.Column(str, pdx.Check.str_matches(BIO_PATTERN), nullable=True),
             "primary_device": device,
             "is_active": pdx.Column(bool),
             "created_at": pdx.Column(_TS, ts(*b.users_created)),

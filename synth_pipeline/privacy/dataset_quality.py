@@ -25,13 +25,9 @@ from psycopg import sql
 from synth_pipeline.errors import SynthError
 from synth_pipeline.infra.dsn import connect
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORDS, WORD_SEPARATOR
+from synth_pipeline.schema.logical import BIO_PATTERN, EMAIL_PATTERN, FIRST_NAME, LAST_NAME_PATTERN, USERNAME_PATTERN
 from synth_pipeline.schema.mapping import Mapping, load_mapping
 
-EMAIL_PATTERN = r"^syn_user_[0-9]+@synthetic\.test$"
-USERNAME_PATTERN = r"^synuser[0-9]+$"
-FIRST_NAME = "User"
-LAST_NAME_PATTERN = r"^[0-9]+$"
-BIO_PATTERN = r"^Synthetic test user [0-9]+$"
 CONVERSATION_NAME_PATTERN = r"^(Heavy Room|Group) [0-9]+$"
 
 # (count name, logical column, condition template). `{c}` is the column, `{id}` the user id;

@@ -12,6 +12,14 @@ DEVICES = ("web", "ios", "android")
 CONVERSATION_KINDS = ("direct", "group")
 ATTACHMENT_KINDS = ("image", "video", "audio", "file")
 
+# The identity contract (DESIGN.md section 4): every synthetic user's text columns are a function of
+# its id. These patterns match the generated values (generator/validate.py, privacy/dataset_quality.py).
+EMAIL_PATTERN = r"^syn_user_[0-9]+@synthetic\.test$"
+USERNAME_PATTERN = r"^synuser[0-9]+$"
+FIRST_NAME = "User"
+LAST_NAME_PATTERN = r"^[0-9]+$"
+BIO_PATTERN = r"^Synthetic test user [0-9]+$"
+
 
 @dataclass(frozen=True)
 class Column:
