@@ -11,8 +11,8 @@ from psycopg import conninfo
 from synth_pipeline.errors import SynthError
 
 _PASSWORD_IN_KV = re.compile(r"(password\s*=\s*)('([^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"^(\w[\w+.-]*://[^:/@]*:)[^@]*(@)")
-_URL_PASSWORD_PARAM = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"^(\w[\w+.-]*://[^:/@]*:)([^@]*)(@)")  # groups: prefix, password, '@'
+_URL_PASSWORD_PARAM = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
 
 
 def redact_dsn(dsn: str) -> str:
@@ -22,7 +22,7 @@ def redact_dsn(dsn: str) -> str:
     try:
         parts = urlsplit(dsn)
     except ValueError:  # malformed (e.g. an unclosed IPv6 bracket): mask by pattern
-        return _URL_PASSWORD_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***\2", dsn))
+        return _URL_PASSWORD_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***\3", dsn))
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, hostinfo = netloc.rsplit("@", 1)
@@ -39,9 +39,10 @@ def redact_dsn(dsn: str) -> str:
 def _passwords_in(dsn: str) -> list[str]:
     """The password of a DSN as written and decoded, found without parsing it (it may be malformed)."""
     found = [m.group(2).strip("'") for m in _PASSWORD_IN_KV.finditer(dsn)]
-    userinfo = re.match(r"^\w[\w+.-]*://([^/?#]*)@", dsn)
-    if userinfo and ":" in userinfo.group(1):
-        found.append(userinfo.group(1).split(":", 1)[1])
+    userinfo = _URL_USERINFO.match(dsn)
+    if userinfo:
+        found.append(userinfo.group(2))
+    found += [m.group(2) for m in _URL_PASSWORD_PARAM.finditer(dsn)]
     found += [unquote(p) for p in found]
     return sorted({p for p in found if p}, key=len, reverse=True)
 
