@@ -37,12 +37,12 @@ class PipelineStorage(dg.ConfigurableResource):
     def shards_location(self, *parts: str, store: str = "") -> Path | str:
         """`<shard store>/<parts>`: a Path for a local store, else the URI. `store` (a caller's own
         shard store setting) takes precedence over this resource's."""
-        from synth_pipeline.infra.shard_store import join, refuse_credentials
+        from synth_pipeline.infra.shard_store import check_location, join
 
         store = store or self.shard_store or os.environ.get("SYNTH_SHARD_STORE", "")
         if not store:
             return self.path("shards", *parts)
-        refuse_credentials(store, "shard_store")
+        check_location(store, "shard_store")
         return join(store, *parts)
 
     def path(self, *parts: str) -> Path:

@@ -87,23 +87,6 @@ class HourOfWeekClock:
         # Operational seconds per calendar second in the busiest hour (1 = the window's average).
         self.max_intensity = float(np.max(np.diff(self.operational)) / 3600.0)
 
-    def slowness_sample(self, n: int) -> np.ndarray:
-        """Calendar seconds per operational second at n places where messages fall (hours drawn
-        in proportion to their intensity, evenly spaced quantiles in a fixed shuffle)."""
-        intensity = np.diff(self.operational) / 3600.0  # relative: its mean over the window is 1
-        cumulative = np.cumsum(intensity) / intensity.sum()
-        hours = np.minimum(np.searchsorted(cumulative, (np.arange(n) + 0.5) / n), intensity.size - 1)
-        slowness = np.where(intensity > 0, 1.0 / np.where(intensity > 0, intensity, 1.0), 0.0)
-        return slowness[hours][np.random.default_rng(0).permutation(n)]
-
-    def to_calendar_us(self, operational_seconds: np.ndarray) -> np.ndarray:
-        """Monotone: equal or increasing operational times stay equal or increasing."""
-        seconds = np.interp(operational_seconds, self.operational, self.calendar)
-        us = np.rint(seconds * US_PER_SECOND).astype(np.int64)
-        np.clip(us, 0, self.window.end_us - self.window.start_us - 1, out=us)
-        us += self.window.start_us
-        return us
-
 
 MAX_BURST_SHARE = 0.5  # a conversation's sessions may take at most this share of the window
 

@@ -150,7 +150,7 @@ def check_location(location: Any, what: str) -> None:
 
 
 def refuse_credentials(location: Any, what: str) -> None:
-    """`check_location`: credentials, unknown schemes and malformed URIs are refused (kept for its callers)."""
+    """`check_location` under its former name (kept: tests import it)."""
     check_location(location, what)
 
 
@@ -271,9 +271,6 @@ class ShardStore:
 
         info = self._fs.get_file_info(self._remote(relative))
         return None if info.type != pafs.FileType.File else info.size
-
-    def exists(self, relative: str) -> bool:
-        return self.size(relative) is not None
 
     def list_files(self) -> dict[str, int]:
         """Every file under the root (relative path -> bytes), in one listing on an object store.
