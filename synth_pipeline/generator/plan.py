@@ -382,10 +382,15 @@ def _cover_every_user(users: np.ndarray, target: np.ndarray, load: np.ndarray, l
     lonely = lonely[np.argsort(target[lonely], kind="stable")][: spare.size]
     # Lonely users in ascending target take distinct spare slots in ascending load: each about the
     # first slot at or above its target, strictly increasing, leaving room for those after it.
-    steps = np.arange(lonely.size)
-    position = np.minimum(np.searchsorted(load[spare], target[lonely]), spare.size - lonely.size + steps)
-    position = np.maximum.accumulate(position - steps) + steps
-    users[spare[position]] = lonely
+    users[spare[_distinct_positions(load[spare], target[lonely])]] = lonely
+
+
+def _distinct_positions(pool: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of `wanted` (ascending) a position in `pool` (ascending, at least as long): about
+    the first entry at or above it, strictly increasing, leaving room for the ones after it."""
+    steps = np.arange(wanted.size)
+    position = np.minimum(np.searchsorted(pool, wanted), pool.size - wanted.size + steps)
+    return np.maximum.accumulate(position - steps) + steps
 
 
 def _quotas(offsets: np.ndarray, slot_user: np.ndarray, per_conversation: np.ndarray, target: np.ndarray,
@@ -435,9 +440,7 @@ def _participant_counts(spec: DistributionSpec, kind: np.ndarray, n_users: int, 
         return participants
     wanted = np.sort(np.rint(draw("heavy_rooms.participants", p.heavy_rooms.participants, rng, heavy.size)))
     pool = np.sort(drawn)
-    steps = np.arange(heavy.size)
-    position = np.minimum(np.searchsorted(pool, wanted), pool.size - heavy.size + steps)
-    position = np.maximum.accumulate(position - steps) + steps  # distinct, increasing
+    position = _distinct_positions(pool, wanted)
     participants[heavy] = rng.permutation(np.clip(wanted, 2, n_users).astype(np.int64))
     participants[kind == KIND_GROUP] = rng.permutation(np.delete(pool, position))
     return participants
