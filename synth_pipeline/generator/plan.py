@@ -28,6 +28,7 @@ import numpy as np
 
 from synth_pipeline.calibration.families import cdf, sample
 from synth_pipeline.contracts.distribution_spec import DistributionSpec, Fitted
+from synth_pipeline.contracts.files import load_spec  # re-exported: generator.load_spec
 from synth_pipeline.contracts.shard_manifest import IdRange, Sizes
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import canonical_json
@@ -45,13 +46,6 @@ UNBOUNDED_ATTACHMENTS_CAP = 64  # attachments per message when the spec gives no
 
 def shard_name(index: int) -> str:
     return f"shard-{index:05d}"
-
-
-def load_spec(path: str | Path) -> DistributionSpec:
-    """A distribution spec file, validated (JSON Schema, then model); one-line errors."""
-    from synth_pipeline.contracts.files import load_spec as load_distribution_spec
-
-    return load_distribution_spec(path)
 
 
 def spec_sha256(spec: DistributionSpec) -> str:
