@@ -31,7 +31,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from synth_pipeline.infra.dsn import with_database
+from synth_pipeline.infra.dsn import ensure_database, with_database
 from synth_pipeline.infra.embedded_pg import resolve_database_url
 from synth_pipeline.sampler.core import sample_pack
 from synth_pipeline.sampler.executor import SessionSettings
@@ -54,18 +54,16 @@ def _marker(messages: int) -> str:
     return f"synth-pipeline sampler benchmark: fake production v{FAKE_PRODUCTION_VERSION}, {messages} messages, seed {SEED}"
 
 
-def ensure_database(admin_dsn: str, messages: int, rebuild: bool) -> tuple[str, float | None]:
+def cached_database(admin_dsn: str, messages: int, rebuild: bool) -> tuple[str, float | None]:
     """The cached benchmark database; (dsn, build seconds or None when it was reused)."""
     marker = _marker(messages)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                            (BENCH_DATABASE,)).fetchone()
-        if row is not None and row[0] == marker and not rebuild:
-            return with_database(admin_dsn, BENCH_DATABASE), None
-        _log(f"building {messages:,} FAKE messages into database {BENCH_DATABASE} (cached for later runs)")
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
-    dsn = with_database(admin_dsn, BENCH_DATABASE)
+    if row is not None and row[0] == marker and not rebuild:
+        return with_database(admin_dsn, BENCH_DATABASE), None
+    _log(f"building {messages:,} FAKE messages into database {BENCH_DATABASE} (cached for later runs)")
+    dsn = ensure_database(admin_dsn, BENCH_DATABASE, recreate=True)
     started = time.monotonic()
     report = build_fake_production(dsn, messages=messages, seed=SEED, replace=True)
     seconds = time.monotonic() - started
@@ -78,12 +76,10 @@ def ensure_database(admin_dsn: str, messages: int, rebuild: bool) -> tuple[str, 
 
 def time_build(admin_dsn: str, messages: int) -> float:
     scratch = f"{BENCH_DATABASE}_build"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+    scratch_dsn = ensure_database(admin_dsn, scratch, recreate=True)
     try:
         started = time.monotonic()
-        build_fake_production(with_database(admin_dsn, scratch), messages=messages, seed=SEED)
+        build_fake_production(scratch_dsn, messages=messages, seed=SEED)
         return time.monotonic() - started
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
@@ -149,7 +145,7 @@ def main(argv: list[str]) -> int:
         build_s = time_build(admin_dsn, args.time_build)
         _log(f"fake production build of {args.time_build:,} messages: {build_s:.1f} s "
              f"({args.time_build / build_s:,.0f} messages/s)")
-    dsn, built = ensure_database(admin_dsn, args.messages, args.rebuild)
+    dsn, built = cached_database(admin_dsn, args.messages, args.rebuild)
     server_cpu = ServerCpu(admin_dsn)
     load_before = os.getloadavg()[0]
     time_reference(dsn)
