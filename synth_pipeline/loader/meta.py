@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -15,6 +15,10 @@ from psycopg.types.json import Jsonb
 
 from synth_pipeline.loader.safety import META_SCHEMA
 from synth_pipeline.errors import SynthError
+from synth_pipeline.schema.logical import TABLE_ORDER
+
+if TYPE_CHECKING:
+    from synth_pipeline.schema.mapping import Mapping
 
 # Serialises the first-time creation of synth_meta by concurrent loaders (any constant works).
 _META_CREATE_LOCK = 0x53594E5448  # "SYNTH"
@@ -141,6 +145,16 @@ def schema_foreign_objects(conn: psycopg.Connection, schema: str) -> list[str]:
             (schema,),
         )
     )
+
+
+def table_counts(conn: psycopg.Connection, schema: str, mapping: Mapping) -> dict[str, int]:
+    """`count(*)` of every table of `mapping` in `schema`, keyed by logical name in TABLE_ORDER."""
+    counts = {}
+    for table in TABLE_ORDER:
+        if mapping.has_table(table):
+            statement = sql.SQL("SELECT count(*) FROM {}").format(mapping.table(schema, table))
+            counts[table] = int(conn.execute(statement).fetchone()[0])
+    return counts
 
 
 def schema_exists(conn: psycopg.Connection, schema: str) -> bool:

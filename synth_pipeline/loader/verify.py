@@ -27,7 +27,7 @@ from synth_pipeline.errors import SynthError
 from synth_pipeline.infra.dsn import connect
 from synth_pipeline.loader import meta
 from synth_pipeline.loader.safety import validate_schema_name
-from synth_pipeline.schema.logical import LOGICAL_TABLES, TABLE_ORDER
+from synth_pipeline.schema.logical import LOGICAL_TABLES
 from synth_pipeline.schema.mapping import Mapping, load_mapping
 
 VERIFY_SESSION = {"work_mem": "256MB"}
@@ -108,11 +108,9 @@ def _resolve_mapping(managed: meta.ManagedSchema, mapping: Mapping | str | None)
 def run_checks(conn: psycopg.Connection, schema: str, mapping: Mapping, expected_rows: dict[str, int], *,
                full: bool = False) -> VerifyReport:
     report = VerifyReport(schema=schema, mapping=mapping.name)
-    for logical in TABLE_ORDER:
-        if mapping.has_table(logical):
-            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(mapping.table(schema, logical))).fetchone()[0]
-            expected = int(expected_rows.get(logical, 0))
-            report.checks.append(Check(f"rows.{logical}", count == expected, count, expected))
+    for logical, count in meta.table_counts(conn, schema, mapping).items():
+        expected = int(expected_rows.get(logical, 0))
+        report.checks.append(Check(f"rows.{logical}", count == expected, count, expected))
     report.checks += _foreign_key_checks(conn, schema, mapping, full)
     report.checks += _read_checks(conn, schema, mapping)
     report.checks += _identity_checks(conn, schema, mapping)

@@ -53,10 +53,10 @@ from psycopg import sql
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import atomic_write_bytes, atomic_write_json
 from synth_pipeline.infra.dsn import connect, dsn_params, same_database
+from synth_pipeline.loader.meta import table_counts
 from synth_pipeline.paths import state_dir
 from synth_pipeline.reports.plans import Measurement, measure
 from synth_pipeline.reports.sqltemplate import LogicalSql, load_statement, named_statements, render
-from synth_pipeline.schema.logical import TABLE_ORDER
 from synth_pipeline.schema.mapping import Mapping, load_mapping
 
 log = logging.getLogger(__name__)
@@ -547,15 +547,6 @@ def previous_run(out_dir: Path, data_rows: dict[str, int]) -> dict[str, Any] | N
     return None
 
 
-def table_rows(conn: psycopg.Connection, schema: str, mapping: Mapping) -> dict[str, int]:
-    rows = {}
-    for table in TABLE_ORDER:
-        if mapping.has_table(table):
-            statement = sql.SQL("SELECT count(*) FROM {}").format(mapping.table(schema, table))
-            rows[table] = int(conn.execute(statement).fetchone()[0])
-    return rows
-
-
 def find_regressions(previous: dict[str, Any], cases: list[CaseResult], threshold: float) -> list[Regression]:
     earlier = {c["name"]: c for c in previous.get("cases", [])}
     found = []
@@ -627,7 +618,7 @@ def run_baselines(target_url: str, schema: str, *, mapping_name: str = "referenc
         dropped = drop_recommended(owner, schema, mapping)
         if dropped:
             notes.append(f"dropped recommended indexes left by an earlier run before measuring: {', '.join(dropped)}")
-        data_rows = table_rows(measure_conn, schema, mapping)
+        data_rows = table_counts(measure_conn, schema, mapping)
         profiles = choose_parameters(measure_conn, schema, mapping)
         measure_catalog(measure_conn, schema, mapping, profiles, options.runs, results, "before")
         indexes = create_recommended(owner, schema, mapping)
