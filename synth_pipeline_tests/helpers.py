@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -17,3 +19,8 @@ def free_port() -> int:
 def file_hashes(root: Path) -> dict[str, str]:
     """sha256 of every file under `root`, by path relative to it."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`python -m synth_pipeline.cli *args` in a subprocess, output captured as text (kwargs go to subprocess.run)."""
+    return subprocess.run([sys.executable, "-m", "synth_pipeline.cli", *args], capture_output=True, text=True, **kwargs)

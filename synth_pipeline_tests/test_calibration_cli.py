@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import jsonschema
 import numpy as np
@@ -15,6 +13,7 @@ from synth_pipeline.cli import main
 from synth_pipeline.fsutil import sha256_file
 from synth_pipeline.paths import DISTRIBUTION_SPEC_SCHEMA, PROJECT_ROOT, REFERENCE_SPEC
 from synth_pipeline_tests.calibration_fixtures import make_pack, write_pack
+from synth_pipeline_tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -175,9 +174,6 @@ def _approx(value):
 
 
 def test_console_script_runs(pack_path, tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "synth_pipeline.cli", "calibrate", str(pack_path), "--out", str(tmp_path / "s.json")],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
-    )
+    result = run_cli("calibrate", str(pack_path), "--out", str(tmp_path / "s.json"), cwd=PROJECT_ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "distribution spec version 1" in result.stdout

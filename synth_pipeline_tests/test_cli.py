@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from synth_pipeline import __version__
 from synth_pipeline.cli import main
 from synth_pipeline_tests.conftest import isolate_state
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synth_pipeline.cli", *args], capture_output=True, text=True)
+from synth_pipeline_tests.helpers import run_cli
 
 
 def test_version() -> None:

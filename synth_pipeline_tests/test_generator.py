@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -39,7 +37,7 @@ from synth_pipeline.generator.validate import check_invariants, check_sample, sa
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORD_SET
 from synth_pipeline.schema.arrow import ARROW_SCHEMAS
-from synth_pipeline_tests.helpers import file_hashes
+from synth_pipeline_tests.helpers import file_hashes, run_cli
 
 # KS distance bounds on the ~1M-message sample (see docs/generator.md, "Fidelity to the spec").
 KS_BOUNDS = {
@@ -483,9 +481,7 @@ def test_cli_generate_with_only_and_errors(tmp_path, capsys) -> None:
     assert "generate: shard-00001:" in err and "rows/s" in err
     assert main([*common, "--only", "shard-00000", "manifest"]) == 0 and (tmp_path / "manifest.json").exists()
     # The installed entry point, end to end: the same bytes as the partitions built above.
-    everything = subprocess.run(
-        [sys.executable, "-m", "synth_pipeline.cli", "generate", "--out", str(tmp_path / "all"), "--seed", "4",
-         "--messages", "20000", "--shards", "2"], capture_output=True, text=True)
+    everything = run_cli("generate", "--out", str(tmp_path / "all"), "--seed", "4", "--messages", "20000", "--shards", "2")
     assert everything.returncode == 0, everything.stderr
     assert file_hashes(tmp_path / "all") == {k: v for k, v in file_hashes(tmp_path).items() if not k.startswith("all/")}
     capsys.readouterr()

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from synth_pipeline_tests.helpers import run_cli
 from synth_pipeline_tests.privacy_fixtures import PLANTED, big_pack, planted, valid_pack, write_pack
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synth_pipeline.cli", "validate-pii", *args], capture_output=True, text=True)
+def validate_pii(*args: str) -> subprocess.CompletedProcess:
+    return run_cli("validate-pii", *args)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def assert_nothing_planted(result: subprocess.CompletedProcess) -> None:
 
 
 def test_clean_pack_and_manifest_exit_0(packs) -> None:
-    result = run_cli(str(packs["clean"]), str(packs["manifest"]))
+    result = validate_pii(str(packs["clean"]), str(packs["manifest"]))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "0 finding(s) in 0 file(s); 2 clean, 0 unreadable" in result.stderr
@@ -43,13 +43,13 @@ def test_clean_pack_and_manifest_exit_0(packs) -> None:
 
 def test_big_pack_with_11_digit_totals_and_25_gb_attachments_exits_0(packs) -> None:
     big = packs["big"]
-    result = run_cli(str(big), str(big.with_name("big_mapping.json")))
+    result = validate_pii(str(big), str(big.with_name("big_mapping.json")))
     assert result.returncode == 0, result.stdout
     assert result.stdout == ""
 
 
 def test_planted_pii_exits_1_with_paths_and_never_values(packs) -> None:
-    result = run_cli(str(packs["dirty"]), str(packs["clean"]))
+    result = validate_pii(str(packs["dirty"]), str(packs["clean"]))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert f"{packs['dirty']}: $.metrics.heavy_rooms.rooms[0].token: email: value looks like an email address" in lines
@@ -60,7 +60,7 @@ def test_planted_pii_exits_1_with_paths_and_never_values(packs) -> None:
 
 
 def test_json_output_is_a_machine_readable_list(packs) -> None:
-    result = run_cli("--json", str(packs["dirty"]))
+    result = validate_pii("--json", str(packs["dirty"]))
     assert result.returncode == 1
     findings = json.loads(result.stdout)
     assert isinstance(findings, list) and findings
@@ -71,12 +71,12 @@ def test_json_output_is_a_machine_readable_list(packs) -> None:
 
 
 def test_clean_json_output_is_an_empty_list(packs) -> None:
-    result = run_cli("--json", str(packs["clean"]))
+    result = validate_pii("--json", str(packs["clean"]))
     assert result.returncode == 0 and json.loads(result.stdout) == []
 
 
 def test_not_json_exits_2_with_one_line_naming_the_file(packs) -> None:
-    result = run_cli(str(packs["broken"]))
+    result = validate_pii(str(packs["broken"]))
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and str(packs["broken"]) in errors[0] and "not valid JSON" in errors[0]
@@ -89,7 +89,7 @@ def test_non_json_numbers_exit_2_with_one_line_naming_the_file(tmp_path: Path, v
     pack["metrics"]["message_length"]["mean"] = 0.25
     path = write_pack(tmp_path, "odd")
     path.write_text(json.dumps(pack).replace('"mean": 0.25', '"mean": ' + value, 1))
-    result = run_cli(str(path))
+    result = validate_pii(str(path))
     assert result.returncode == 2 and result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and str(path) in errors[0] and "internal error" not in result.stderr
@@ -99,7 +99,7 @@ def test_non_json_numbers_exit_2_with_one_line_naming_the_file(tmp_path: Path, v
 
 def test_unreadable_wins_over_findings_and_other_files_are_still_judged(packs, tmp_path: Path) -> None:
     missing = tmp_path / "missing.json"
-    result = run_cli(str(packs["dirty"]), str(missing))
+    result = validate_pii(str(packs["dirty"]), str(missing))
     assert result.returncode == 2
     assert f"{missing}: cannot read" in result.stderr
     assert f"{packs['dirty']}: $" in result.stdout
@@ -107,7 +107,7 @@ def test_unreadable_wins_over_findings_and_other_files_are_still_judged(packs, t
 
 def test_json_output_carries_unreadable_files(packs, tmp_path: Path) -> None:
     missing = tmp_path / "missing.json"
-    result = run_cli("--json", str(packs["broken"]), str(packs["clean"]), str(missing), str(packs["dirty"]))
+    result = validate_pii("--json", str(packs["broken"]), str(packs["clean"]), str(missing), str(packs["dirty"]))
     assert result.returncode == 2
     entries = json.loads(result.stdout)
     assert all(set(e) == {"file", "json_path", "detector", "message"} for e in entries)
@@ -126,7 +126,7 @@ def test_json_output_carries_unreadable_files(packs, tmp_path: Path) -> None:
 
 
 def test_json_output_of_only_unreadable_files_is_not_empty(packs) -> None:
-    result = run_cli("--json", str(packs["broken"]))
+    result = validate_pii("--json", str(packs["broken"]))
     assert result.returncode == 2
     assert [e["detector"] for e in json.loads(result.stdout)] == ["unreadable"]
     assert len(result.stderr.strip().splitlines()) == 1
@@ -134,7 +134,7 @@ def test_json_output_of_only_unreadable_files_is_not_empty(packs) -> None:
 
 def test_text_output_keeps_one_stderr_line_per_problem(packs, tmp_path: Path) -> None:
     missing = tmp_path / "missing.json"
-    result = run_cli(str(packs["broken"]), str(missing), str(packs["clean"]))
+    result = validate_pii(str(packs["broken"]), str(missing), str(packs["clean"]))
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 3  # two errors, then the summary
@@ -143,5 +143,5 @@ def test_text_output_keeps_one_stderr_line_per_problem(packs, tmp_path: Path) ->
 
 
 def test_no_file_is_a_usage_error() -> None:
-    result = run_cli()
+    result = validate_pii()
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

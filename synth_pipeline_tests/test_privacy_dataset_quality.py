@@ -3,8 +3,6 @@ server-side, under the reference and the Prisma mapping."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import psycopg
@@ -15,6 +13,7 @@ from synth_pipeline.privacy.dataset_quality import dataset_quality
 from synth_pipeline.privacy.neutral_words import NEUTRAL_WORDS
 from synth_pipeline.schema.ddl import create_logical_schema
 from synth_pipeline.schema.mapping import load_mapping
+from synth_pipeline_tests.helpers import run_cli
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 W = NEUTRAL_WORDS
@@ -117,10 +116,7 @@ def test_clean_schema_passes_and_report_carries_no_values(pg_dsn: str) -> None:
 
 def test_cli_exit_codes_and_no_values_printed(pg_dsn: str) -> None:
     _load(pg_dsn, "quality_cli", "reference")
-    result = subprocess.run(
-        [sys.executable, "-m", "synth_pipeline.cli", "dataset-quality", "--target-url", pg_dsn, "--schema", "quality_cli"],
-        capture_output=True, text=True,
-    )
+    result = run_cli("dataset-quality", "--target-url", pg_dsn, "--schema", "quality_cli")
     assert result.returncode == 1, result.stderr
     assert "real_email_count: 1" in result.stdout and "FAIL" in result.stdout
     for value in ("zelda", "Zelda", "Quinterossa", "07700", "Lisbon"):
