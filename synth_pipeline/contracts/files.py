@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from synth_pipeline.contracts.distribution_spec import DistributionSpec
 from synth_pipeline.contracts.metrics_pack import MetricsPack
 from synth_pipeline.errors import SynthError
+from synth_pipeline.fsutil import atomic_write_bytes
 from synth_pipeline.paths import DISTRIBUTION_SPEC_SCHEMA, METRICS_PACK_SCHEMA, PROJECT_ROOT
 
 
@@ -121,3 +123,34 @@ def load_pack(path: str | Path) -> tuple[MetricsPack, str]:
 
 def load_spec(path: str | Path) -> DistributionSpec:
     return load_model(path, DistributionSpec, DISTRIBUTION_SPEC_SCHEMA, "distribution spec")
+
+
+# --- the pack and its mapping manifest on disk ------------------------------------------------
+
+MANIFEST_SUFFIX = "_mapping.json"
+
+
+def manifest_path_for(pack_path: str | os.PathLike[str]) -> Path:
+    """PACK.json -> PACK_mapping.json beside it."""
+    pack = Path(pack_path)
+    return pack.with_name(pack.stem + MANIFEST_SUFFIX)
+
+
+def write_pack_pair(dest: str | os.PathLike[str], pack_bytes: bytes, manifest_bytes: bytes | None) -> Path | None:
+    """Write the manifest beside `dest` first and the pack last (its presence means both are
+    complete), each atomically; `manifest_bytes` None removes a stale manifest beside `dest`.
+    If the pack cannot be written the manifest just written is removed (no manifest without its
+    pack) and the OSError propagates. Returns the manifest path, None when there is none."""
+    dest = Path(dest)
+    manifest = manifest_path_for(dest)
+    if manifest_bytes is None:
+        manifest.unlink(missing_ok=True)
+    else:
+        atomic_write_bytes(manifest, manifest_bytes)
+    try:
+        atomic_write_bytes(dest, pack_bytes)
+    except OSError:
+        if manifest_bytes is not None:
+            manifest.unlink(missing_ok=True)
+        raise
+    return manifest if manifest_bytes is not None else None

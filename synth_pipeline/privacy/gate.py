@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synth_pipeline.fsutil import atomic_write_bytes
+from synth_pipeline.contracts.files import manifest_path_for, write_pack_pair
 from synth_pipeline.privacy.findings import Finding
-from synth_pipeline.privacy.validator import manifest_path_for, read_document, validate_document
+from synth_pipeline.privacy.validator import read_document, validate_document
 
 
 @dataclass
@@ -64,7 +64,6 @@ def promote_validated_pack(pack_path: str | os.PathLike[str], dest_pack_path: st
     outcome = judge_pack(pack_path)
     if outcome.passed:
         dest = Path(dest_pack_path)
-        atomic_write_bytes(manifest_path_for(dest), outcome.manifest_bytes)
-        atomic_write_bytes(dest, outcome.pack_bytes)  # the pack last: its presence means complete
-        outcome.pack_path, outcome.manifest_path = dest, manifest_path_for(dest)
+        outcome.manifest_path = write_pack_pair(dest, outcome.pack_bytes, outcome.manifest_bytes)
+        outcome.pack_path = dest
     return outcome

@@ -30,7 +30,13 @@ from typing import Any
 
 import jsonschema
 
-from synth_pipeline.contracts.files import MAX_INTEGER_DIGITS, STRICT_NUMBERS, NumberNotAccepted  # noqa: F401 - re-exported
+from synth_pipeline.contracts.files import (  # noqa: F401 - MAX_INTEGER_DIGITS and manifest_path_for re-exported
+    MANIFEST_SUFFIX,
+    MAX_INTEGER_DIGITS,
+    STRICT_NUMBERS,
+    NumberNotAccepted,
+    manifest_path_for,
+)
 from synth_pipeline.contracts.metrics_pack import PACK_KIND
 from synth_pipeline.contracts.pack_manifest import MANIFEST_KIND
 from synth_pipeline.errors import SynthError
@@ -38,7 +44,6 @@ from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
 from synth_pipeline.privacy.detectors import scan_number, scan_text
 from synth_pipeline.privacy.findings import Finding
 
-MANIFEST_SUFFIX = "_mapping.json"
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a pack is a few hundred kB; anything this big is not a pack
 UNKNOWN_KEY = "unknown key (not in the schema allowlist)"
 SCHEMA_FILES = {PACK_KIND: METRICS_PACK_SCHEMA, MANIFEST_KIND: PACK_MANIFEST_SCHEMA}
@@ -377,8 +382,3 @@ def validate_pack_file(path: str | os.PathLike[str]) -> list[Finding]:
     not JSON."""
     doc, _ = read_document(path)
     return validate_document(doc, str(path))
-
-
-def manifest_path_for(pack_path: str | os.PathLike[str]) -> Path:
-    pack = Path(pack_path)
-    return pack.with_name(pack.stem + MANIFEST_SUFFIX)

@@ -24,10 +24,11 @@ import numpy as np
 
 from synth_pipeline import __version__
 from synth_pipeline.contracts.binning import CONTINUOUS_FLOOR
+from synth_pipeline.contracts.files import write_pack_pair
 from synth_pipeline.contracts.metrics_pack import MetricsPack, PackPrivacy, Parts, Window
 from synth_pipeline.contracts.pack_manifest import ManifestPrivacy, MappingUsed, PackManifest, Tokenization
 from synth_pipeline.errors import SynthError
-from synth_pipeline.fsutil import atomic_write_bytes, canonical_json
+from synth_pipeline.fsutil import canonical_json
 from synth_pipeline.paths import METRICS_PACK_SCHEMA, PACK_MANIFEST_SCHEMA
 from synth_pipeline.sampler.assemble import HEAVY_ROOM_THRESHOLD, FineRows, PackBuilder
 from synth_pipeline.sampler.executor import (
@@ -255,12 +256,6 @@ def sample_pack(dsn: str, *, mapping: str | Mapping = "reference", schema: str =
     return SampleResult(pack=pack, manifest=manifest, statements=tuple(executor.log))
 
 
-def manifest_path_for(pack_path: str | Path) -> Path:
-    """PACK.json -> PACK_mapping.json beside it."""
-    path = Path(pack_path)
-    return path.with_name(f"{path.stem}_mapping.json")
-
-
 def _validated(document: dict, schema_path: Path, what: str) -> bytes:
     try:
         jsonschema.validate(document, json.loads(schema_path.read_text()))
@@ -277,14 +272,8 @@ def write_pack(result: SampleResult, out: str | Path) -> tuple[Path, Path]:
     manifest_bytes = _validated(result.manifest.model_dump(mode="json"), PACK_MANIFEST_SCHEMA, "mapping manifest")
     if hashlib.sha256(pack_bytes).hexdigest() != result.manifest.pack_sha256:
         raise SynthError("the manifest's pack_sha256 does not match the pack; nothing written")
-    manifest_path = manifest_path_for(out)
     try:
-        atomic_write_bytes(manifest_path, manifest_bytes)
-        try:
-            atomic_write_bytes(out, pack_bytes)  # the pack last: its presence means both are complete
-        except OSError:
-            manifest_path.unlink(missing_ok=True)  # no manifest without its pack
-            raise
+        manifest_path = write_pack_pair(out, pack_bytes, manifest_bytes)
     except OSError as exc:
         raise SynthError(f"cannot write {out}: {exc.strerror}; choose a writable --out") from None
     return out, manifest_path

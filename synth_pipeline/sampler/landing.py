@@ -13,9 +13,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_pipeline.contracts.files import manifest_path_for, write_pack_pair
 from synth_pipeline.errors import SynthError
-from synth_pipeline.fsutil import atomic_write_bytes
-from synth_pipeline.sampler.core import manifest_path_for, sample_pack, write_pack
+from synth_pipeline.sampler.core import sample_pack, write_pack
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,8 @@ def ingest_pack(landed: Path, dest: Path) -> PackFiles:
     except OSError as exc:
         raise SynthError(f"cannot read landed pack {landed}: {exc.strerror}") from None
     manifest = manifest_path_for(landed)
-    dest_manifest = manifest_path_for(dest)
-    if manifest.exists():
-        atomic_write_bytes(dest_manifest, manifest.read_bytes())
-    else:
-        dest_manifest.unlink(missing_ok=True)
-    atomic_write_bytes(dest, pack_bytes)  # the pack last: its presence means complete
-    return PackFiles(dest, dest_manifest if manifest.exists() else None, hashlib.sha256(pack_bytes).hexdigest(),
-                     len(pack_bytes))
+    dest_manifest = write_pack_pair(dest, pack_bytes, manifest.read_bytes() if manifest.exists() else None)
+    return PackFiles(dest, dest_manifest, hashlib.sha256(pack_bytes).hexdigest(), len(pack_bytes))
 
 
 def sample_into(dsn: str, landed: Path, dest: Path, **options) -> PackFiles:
