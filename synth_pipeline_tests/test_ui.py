@@ -7,11 +7,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,34 +42,50 @@ def _graphql(port: int, query: str) -> dict:
     return payload["data"]
 
 
+@contextmanager
+def _serving(argv: list[str], *, cwd: Path, env: dict, log: Path, ready: Callable[[], bool], timeout_s: float,
+             poll_s: float, not_ready: str, stop_wait_s: float) -> Iterator[subprocess.Popen]:
+    """Start `argv` (output to `log`, own process group), poll until `ready()` (connection errors
+    count as not yet), fail with `not_ready` and the log's tail if it exits or `timeout_s` passes;
+    afterwards SIGTERM the group, SIGKILL it if still there after `stop_wait_s`."""
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if ready():
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{not_ready}: {log.read_text()[-2000:]}")
+            time.sleep(poll_s)
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(stop_wait_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def webserver(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory):
     env = prepare_dagster_home(pg_admin_dsn, tmp_path_factory.mktemp("dagster_home"), database="dagster_ui_test")
     port = free_port()
     log = tmp_path_factory.mktemp("webserver") / "webserver.log"
     binary = Path(sys.executable).with_name("dagster-webserver")
-    with open(log, "wb") as handle:
-        proc = subprocess.Popen(
-            [str(binary), "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).read()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"dagster-webserver did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
+
+    def ready() -> bool:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).read()
+        return True
+
+    with _serving([str(binary), "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+                  cwd=PROJECT_ROOT, env=env, log=log, ready=ready, timeout_s=120, poll_s=0.5,
+                  not_ready="dagster-webserver did not start", stop_wait_s=20):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _expected_assets() -> set[tuple[str, ...]]:
@@ -148,35 +167,18 @@ DAEMON_QUERY = "{ instance { daemonHealth { allDaemonStatuses { daemonType healt
 
 def test_make_ui_runs_dagster_dev_with_webserver_and_daemon(pg_admin_dsn: str, tmp_path: Path) -> None:
     """`make ui` is `synth-pipeline ui`: dagster dev (webserver + daemon) on PostgreSQL storage."""
-    import signal
-
     port = free_port()
     env = {**os.environ, "SYNTH_DATABASE_URL": pg_admin_dsn, "SYNTH_STATE_DIR": str(tmp_path / "state")}
     binary = Path(sys.executable).with_name("synth-pipeline")
-    log = tmp_path / "ui.log"
-    with open(log, "wb") as handle:
-        proc = subprocess.Popen([str(binary), "ui", "--port", str(port)], cwd=tmp_path, env=env, stdout=handle,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                statuses = _graphql(port, DAEMON_QUERY)["instance"]["daemonHealth"]["allDaemonStatuses"]
-                sensor = next((s for s in statuses if s["daemonType"] == "SENSOR"), None)
-                if sensor and sensor["healthy"]:
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"synth-pipeline ui did not bring up a healthy sensor daemon: {log.read_text()[-2000:]}")
-            time.sleep(1)
+
+    def sensor_daemon_healthy() -> bool:
+        statuses = _graphql(port, DAEMON_QUERY)["instance"]["daemonHealth"]["allDaemonStatuses"]
+        sensor = next((s for s in statuses if s["daemonType"] == "SENSOR"), None)
+        return bool(sensor and sensor["healthy"])
+
+    with _serving([str(binary), "ui", "--port", str(port)], cwd=tmp_path, env=env, log=tmp_path / "ui.log",
+                  ready=sensor_daemon_healthy, timeout_s=180, poll_s=1,
+                  not_ready="synth-pipeline ui did not bring up a healthy sensor daemon", stop_wait_s=30):
         served = {tuple(node["assetKey"]["path"]) for node in _graphql(port, ASSETS_QUERY)["assetNodes"]}
         assert served == _expected_assets()
         assert (tmp_path / "state" / "dagster_home" / "dagster.yaml").exists(), "DAGSTER_HOME under the state directory"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
