@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -79,24 +79,39 @@ def record_load(*, dsn: str, env: str | None, schema: str, run_id: str, expires_
         })
 
 
+def _remove(predicate: Callable[[dict[str, Any]], bool],
+            check: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Remove, under the registry lock, the entries `predicate` accepts; returns them. `check(entries)`
+    runs first under the same lock and may refuse (raise), leaving the registry unchanged."""
+    with _locked() as loads:
+        if check is not None:
+            check(loads)
+        removed = [e for e in loads if predicate(e)]
+        loads[:] = [e for e in loads if not predicate(e)]
+    return removed
+
+
 def forget(*, dsn: str | None = None, schema: str | None = None, env: str | None = None) -> None:
     """Drop entries of a torn-down schema (dsn + schema) or of a whole environment (env)."""
     key = target_key(dsn) if dsn else None
-    with _locked() as loads:
-        loads[:] = [
-            e for e in loads
-            if not ((env is not None and e["env"] == env) or (key is not None and e["target_key"] == key and e["schema"] == schema))
-        ]
+    _remove(lambda e: (env is not None and e["env"] == env)
+            or (key is not None and e["target_key"] == key and e["schema"] == schema))
 
 
 def forget_runs(run_ids: list[str]) -> list[dict[str, Any]]:
     """Remove the entries of these run ids (an operator's decision that their database is gone for
-    good, e.g. a decommissioned host `ttl-check` can never reach); returns the removed entries."""
+    good, e.g. a decommissioned host `ttl-check` can never reach); returns the removed entries.
+    Unknown run ids are an error (checked under the lock): nothing is forgotten then."""
     wanted = set(run_ids)
-    with _locked() as loads:
-        removed = [e for e in loads if e.get("run_id") in wanted]
-        loads[:] = [e for e in loads if e.get("run_id") not in wanted]
-    return removed
+
+    def known(loads: list[dict[str, Any]]) -> None:
+        registered = {e.get("run_id") for e in loads}
+        unknown = [r for r in run_ids if r not in registered]
+        if unknown:
+            raise SynthError(f"--forget {unknown[0]}: no such run in the load registry {registry_path()}; "
+                             "ttl-check lists the registered runs of an unreachable database")
+
+    return _remove(lambda e: e.get("run_id") in wanted, check=known)
 
 
 def prune(key: str, stale: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -104,10 +119,4 @@ def prune(key: str, stale: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
     Matching the run id as well means a load recorded since the caller looked is kept."""
     wanted = set(stale)
-    removed: list[dict[str, Any]] = []
-    with _locked() as loads:
-        kept = []
-        for e in loads:
-            (removed if e["target_key"] == key and (e["schema"], e.get("run_id")) in wanted else kept).append(e)
-        loads[:] = kept
-    return removed
+    return _remove(lambda e: e["target_key"] == key and (e["schema"], e.get("run_id")) in wanted)
