@@ -69,6 +69,11 @@ def with_database(dsn: str, database: str) -> str:
         raise _invalid_dsn_error(exc, dsn) from None
 
 
+def database_exists(conn: psycopg.Connection, name: str) -> bool:
+    """True when database `name` exists on the connected server (pg_database)."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", (name,)).fetchone()[0]
+
+
 def ensure_database(admin_dsn: str, name: str, *, recreate: bool = False) -> str:
     """Create database `name` on the server of `admin_dsn` if it is missing (dropped first with
     `recreate`); return its DSN (same credentials)."""
@@ -77,7 +82,7 @@ def ensure_database(admin_dsn: str, name: str, *, recreate: bool = False) -> str
     with connect(admin_dsn, purpose="admin", autocommit=True) as conn:
         if recreate:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+        if not database_exists(conn, name):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return with_database(admin_dsn, name)
 

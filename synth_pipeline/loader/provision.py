@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, dsn_params, redact_dsn, with_database
+from synth_pipeline.infra.dsn import connect, database_exists, dsn_params, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, secrets_store
 from synth_pipeline.loader.safety import Roles, database_for_env, roles_for_env
 
@@ -114,8 +114,7 @@ def _ensure_role(conn: psycopg.Connection, role: str, password: str, result: Pro
 
 def _ensure_database(conn: psycopg.Connection, database: str, roles: Roles, result: ProvisionResult) -> None:
     db, owner = sql.Identifier(database), sql.Identifier(roles.owner)
-    exists = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", (database,)).fetchone()[0]
-    if not exists:
+    if not database_exists(conn, database):
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(db, owner))
         result.created.append(f"database {database}")
     else:

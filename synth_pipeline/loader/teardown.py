@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, redact_dsn, with_database
+from synth_pipeline.infra.dsn import connect, database_exists, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, registry, secrets_store
 from synth_pipeline.loader.safety import META_SCHEMA, check_managed_target, database_for_env, refuse_source, roles_for_env
 
@@ -50,7 +50,7 @@ def teardown_env(env: str, confirm: str | None, admin_url: str, *, source_url: s
     with connect(admin_url, purpose="admin", autocommit=True) as conn:
         if conn.info.dbname == database:
             raise SynthError(f"--admin-url must not point at {database} itself (it is being dropped); use the postgres database")
-        if conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", (database,)).fetchone()[0]:
+        if database_exists(conn, database):
             db = sql.Identifier(database)
             conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(db))
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from synth_pipeline.errors import SynthError
-from synth_pipeline.infra.dsn import connect, dsn_params, redact_dsn, with_database
+from synth_pipeline.infra.dsn import connect, database_exists, dsn_params, redact_dsn, with_database
 from synth_pipeline.loader import audit, meta, registry, secrets_store
 from synth_pipeline.loader.safety import refuse_source
 from synth_pipeline.loader.teardown import teardown_schema
@@ -57,8 +57,9 @@ class TtlReport:
         return [e for e in self.expired if e not in self.torn_down]
 
 
-def _targets() -> list[tuple[str | None, str]]:
-    """(env or None, dsn) of every database to look at, one per server database."""
+def _targets(registered: list[dict[str, Any]] | None = None) -> list[tuple[str | None, str]]:
+    """(env or None, dsn) of every database to look at, one per server database (`registered`: the
+    registry's entries, read here when not given)."""
     found: dict[str, tuple[str | None, str]] = {}
     for env in secrets_store.provisioned_envs():
         try:
@@ -66,7 +67,7 @@ def _targets() -> list[tuple[str | None, str]]:
         except SynthError:
             continue
         found[registry.target_key(dsn)] = (env, dsn)
-    for entry in registry.entries():
+    for entry in registry.entries() if registered is None else registered:
         if entry.get("env"):
             if entry["env"] not in secrets_store.provisioned_envs():
                 continue  # torn down: nothing left to connect with
@@ -89,10 +90,6 @@ def _expired_in(env: str | None, dsn: str) -> list[ExpiredLoad]:
         return _expired_rows(conn, env, dsn)
 
 
-def _registered(key: str) -> list[dict[str, Any]]:
-    return [e for e in registry.entries() if e["target_key"] == key]
-
-
 def _missing_schemas(conn: psycopg.Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Registry entries whose schema neither exists nor is managed in the connected database."""
     managed = set(meta.managed_schema_names(conn))
@@ -108,10 +105,9 @@ def _database_is_gone(dsn: str) -> bool:
         if maintenance == database:
             continue
         try:
-            with psycopg.connect(with_database(dsn, maintenance), autocommit=True, connect_timeout=10) as conn:
-                return not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)",
-                                        (database,)).fetchone()[0]
-        except psycopg.Error:
+            with connect(with_database(dsn, maintenance), purpose="maintenance", autocommit=True, connect_timeout=10) as conn:
+                return not database_exists(conn, database)
+        except (SynthError, psycopg.Error):
             continue
     return False
 
@@ -131,17 +127,22 @@ def find_expired(*, prune: bool = True) -> TtlReport:
     """Expired loads in every target; unreachable targets listed; with `prune`, registry entries
     whose database or schema is gone removed from the local registry."""
     report = TtlReport()
-    for env, dsn in _targets():
+    entries = registry.entries()  # read once; a target's prune only removes that target's entries
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_target.setdefault(entry["target_key"], []).append(entry)
+    for env, dsn in _targets(entries):
         key = registry.target_key(dsn)
+        registered = by_target.get(key, [])
         try:
             with connect(dsn, purpose="perf target", autocommit=True, connect_timeout=10) as conn:
                 report.expired += _expired_rows(conn, env, dsn)
-                gone = _missing_schemas(conn, _registered(key)) if prune else []
+                gone = _missing_schemas(conn, registered) if prune else []
         except SynthError as exc:
             if prune and env is None and _database_is_gone(dsn):
-                _prune(report, key, _registered(key), "its database no longer exists")
+                _prune(report, key, registered, "its database no longer exists")
             else:
-                runs = [e.get("run_id") for e in _registered(key) if e.get("run_id")]
+                runs = [e.get("run_id") for e in registered if e.get("run_id")]
                 # The run ids let an operator drop entries of a database gone for good (--forget).
                 report.unreachable.append(f"{exc}" + (f" [registered runs: {', '.join(runs)}]" if runs else ""))
             continue
