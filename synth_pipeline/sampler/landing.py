@@ -15,7 +15,7 @@ from pathlib import Path
 
 from synth_pipeline.contracts.files import manifest_path_for, write_pack_pair
 from synth_pipeline.errors import SynthError
-from synth_pipeline.sampler.core import sample_pack, write_pack
+from synth_pipeline.sampler.core import SampleResult, sample_pack, write_pack
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,16 @@ def ingest_pack(landed: Path, dest: Path) -> PackFiles:
     return PackFiles(dest, dest_manifest, hashlib.sha256(pack_bytes).hexdigest(), len(pack_bytes))
 
 
+def sample_to_landing(dsn: str, landed: str | Path, **options) -> tuple[SampleResult, Path]:
+    """Sample the source and write the pack (and its manifest) at `landed`: the result and the pack's path."""
+    result = sample_pack(dsn, **options)
+    pack_path, _ = write_pack(result, landed)
+    return result, pack_path
+
+
 def sample_into(dsn: str, landed: Path, dest: Path, **options) -> PackFiles:
     """Sample the source into `landed` (pack + manifest), then copy both into storage as a landed pack is."""
-    result = sample_pack(dsn, **options)
-    write_pack(result, landed)
+    result, _ = sample_to_landing(dsn, landed, **options)
     return dataclasses.replace(ingest_pack(landed, dest), sampled=True,
                                totals=result.pack.totals.model_dump(exclude_none=True),
                                statements=result.manifest.statements_executed)

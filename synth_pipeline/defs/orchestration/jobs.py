@@ -59,14 +59,14 @@ class QuarterlySampleConfig(dg.Config):
 def sample_production_into_landing(context: dg.OpExecutionContext, config: QuarterlySampleConfig,
                                    source_db: PostgresDatabase, landing: LandingDirectory) -> str:
     from synth_pipeline.infra.landing import check_pack_id
-    from synth_pipeline.sampler.core import sample_pack, write_pack
+    from synth_pipeline.sampler.landing import sample_to_landing
 
     pack_id = config.pack_id or quarter_pack_id(datetime.now(timezone.utc))
     try:
         check_pack_id(pack_id)
-        result = sample_pack(source_db.dsn(), mapping=config.mapping, schema=config.source_schema,
-                             window_days=config.window_days, min_cell_size=config.min_cell_size)
-        pack_path, _ = write_pack(result, landing.pack_path(pack_id))
+        _, pack_path = sample_to_landing(source_db.dsn(), landing.pack_path(pack_id), mapping=config.mapping,
+                                         schema=config.source_schema, window_days=config.window_days,
+                                         min_cell_size=config.min_cell_size)
     except SynthError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"landed pack {pack_id} at {pack_path}; the landing sensor registers it")
