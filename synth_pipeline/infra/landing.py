@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_pipeline.contracts.files import MANIFEST_SUFFIX, manifest_path_for
 from synth_pipeline.errors import SynthError
 from synth_pipeline.fsutil import sha256_file
 
-MANIFEST_SUFFIX = "_mapping.json"
 PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -63,7 +63,7 @@ def scan_landing(directory: Path) -> LandingScan:
         if not PACK_ID.match(pack_id):
             ignored.append(name)
             continue
-        expected = _manifest_digest(directory / f"{pack_id}{MANIFEST_SUFFIX}")
+        expected = _manifest_digest(manifest_path_for(path))
         if expected is None:  # no usable manifest yet: nothing to compare the pack with, so no hashing
             waiting.append(pack_id)
             continue
