@@ -186,10 +186,10 @@ def copy_statement(schema: str, mapping: Mapping, logical: str, columns: list[Co
     )
 
 
-def copy_parquet(conn: psycopg.Connection, source: bytes | pa.Buffer | str | Path, schema: str, mapping: Mapping,
+def copy_parquet(conn: psycopg.Connection, source: bytes | pa.Buffer, schema: str, mapping: Mapping,
                  logical: str, *, batch_rows: int | None = None) -> int:
     """Stream one Parquet file into its table with binary COPY; returns the rows copied. `source`: the
-    file's bytes (as verified by shards.read_verified) or a local path."""
+    file's bytes (as verified by shards.read_verified)."""
     columns = copy_columns(mapping, logical)
     batch_rows = batch_rows or int(os.environ.get(BATCH_ROWS_ENV) or DEFAULT_BATCH_ROWS)
     throttle_s = float(os.environ.get(THROTTLE_ENV) or 0)
@@ -198,8 +198,7 @@ def copy_parquet(conn: psycopg.Connection, source: bytes | pa.Buffer | str | Pat
         writer = LibpqWriter(cur, flush_threshold=0) if throttle_s else None
         with cur.copy(copy_statement(schema, mapping, logical, columns), writer=writer) as copy:
             copy.write(COPY_SIGNATURE)
-            parquet = pa.BufferReader(source) if isinstance(source, (bytes, pa.Buffer)) else str(source)
-            with BatchStream(parquet, columns, batch_rows=batch_rows) as stream:
+            with BatchStream(pa.BufferReader(source), columns, batch_rows=batch_rows) as stream:
                 for _rows, payload in stream:
                     copy.write(payload)
                     if throttle_s:

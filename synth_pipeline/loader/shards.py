@@ -54,9 +54,6 @@ class ShardSet:
         """Users first (other tables reference them), then shards in name order."""
         return sorted(self.manifest.partitions, key=lambda p: (p.name != "users", p.name))
 
-    def file_path(self, shard_file: ShardFile) -> Path | str:
-        return self.store.location(shard_file.path)
-
 
 def read_shard_set(directory: Location | ShardStore) -> ShardSet:
     store = open_store(directory, "shard directory")
