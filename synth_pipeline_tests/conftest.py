@@ -23,6 +23,7 @@ import pytest
 
 from synth_pipeline.infra import embedded_pg
 from synth_pipeline.infra.debian_pg import DebianPostgres, start_debian_postgres, unavailable_reason
+from synth_pipeline_tests.helpers import isolate_state
 from synth_pipeline_tests.pg import create_database, database_exists, drop_database
 
 
@@ -64,17 +65,6 @@ def debian_pg() -> Iterator[DebianPostgres]:
         yield server
     finally:
         server.stop()
-
-
-def isolate_state(patch: pytest.MonkeyPatch, root: Path) -> Path:
-    """Local state (load registry), secrets and audit log under `root`; no production source set."""
-    state = root / "state"
-    patch.setenv("SYNTH_STATE_DIR", str(state))
-    patch.setenv("SYNTH_SECRETS_DIR", str(root / "secrets"))
-    patch.setenv("SYNTH_AUDIT_LOG", str(state / "audit.log"))
-    patch.delenv("SYNTH_SOURCE_URL", raising=False)
-    patch.delenv("SYNTH_ADMIN_URL", raising=False)
-    return root
 
 
 @pytest.fixture

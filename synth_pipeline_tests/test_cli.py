@@ -8,7 +8,7 @@ import pytest
 
 from synth_pipeline import __version__
 from synth_pipeline.cli import main
-from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.helpers import isolate_state
 from synth_pipeline_tests.helpers import run_cli
 
 

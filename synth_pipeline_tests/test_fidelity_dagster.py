@@ -22,7 +22,7 @@ from synth_pipeline.sampler.core import sample_pack, write_pack
 from synth_pipeline.sampler.fake_production import build_fake_production
 from synth_pipeline.sampler.tokens import SALT_ENV, Salt
 from synth_pipeline.schema.mapping import load_mapping
-from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.helpers import isolate_state
 from synth_pipeline_tests.dagster_fixtures import failure_description, pack_instance
 from synth_pipeline_tests.baselines_fixtures import fill_chat_schema, register_as_loaded
 

@@ -23,7 +23,7 @@ from synth_pipeline.defs.orchestration.schedules import quarterly_refresh_schedu
 from synth_pipeline.defs.orchestration.sensors import landing_sensor, shards_complete_sensor, spec_ready_sensor
 from synth_pipeline.defs.partitions import PACK_PARTITIONS_NAME
 from synth_pipeline.defs.resources import LandingDirectory, PostgresDatabase
-from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.helpers import isolate_state
 from synth_pipeline_tests.dagster_fixtures import check_passed, metadata_values
 from synth_pipeline_tests.pg import create_database, drop_database
 from synth_pipeline_tests.sampler_fixtures import build_small

@@ -22,7 +22,7 @@ from synth_pipeline.generator import generate, load_spec, resolve_sizes
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.schema.mapping import load_mapping
-from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.helpers import isolate_state
 
 SEED = 11
 MESSAGES = 30_000

@@ -27,7 +27,7 @@ from synth_pipeline.infra import shard_store
 from synth_pipeline.loader.load import load_shards
 from synth_pipeline.paths import REFERENCE_SPEC
 from synth_pipeline.schema.mapping import load_mapping
-from synth_pipeline_tests.conftest import isolate_state
+from synth_pipeline_tests.helpers import isolate_state
 from synth_pipeline_tests.helpers import free_port
 
 boto3 = pytest.importorskip("boto3")
